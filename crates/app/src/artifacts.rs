@@ -1,0 +1,256 @@
+//! The artifact directory of a run: which files it holds and how they are written and read.
+
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use burn::config::Config;
+use burn::module::Module;
+use burn::prelude::Backend;
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
+use model::LstmRegressor;
+use serde::{Deserialize, Serialize};
+
+use crate::run_config::RunConfig;
+
+/// Full precision: the default compact recorder stores f16, which changes the reloaded MSE.
+type ModelRecorder = NamedMpkFileRecorder<FullPrecisionSettings>;
+
+/// One line of the loss history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches, weighted by batch size (what Keras reports).
+    pub loss: f64,
+    /// Seconds since training started, at the end of this epoch.
+    pub elapsed_seconds: f64,
+}
+
+/// A run's directory and the names of the files in it.
+#[derive(Clone, Debug)]
+pub struct ArtifactDir {
+    root: PathBuf,
+}
+
+impl ArtifactDir {
+    /// The directory `root`, which may not exist yet.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// Creates the directory (and its parents) so that `train` can write into it.
+    pub fn create(root: impl Into<PathBuf>) -> Result<Self> {
+        let dir = Self::new(root);
+        fs::create_dir_all(&dir.root).with_context(|| {
+            format!("cannot create the artifact directory {}", dir.root.display())
+        })?;
+        Ok(dir)
+    }
+
+    /// The directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The run configuration, `config.json`.
+    pub fn config_path(&self) -> PathBuf {
+        self.root.join("config.json")
+    }
+
+    /// The trained weights, `model.mpk` (MessagePack, full precision).
+    pub fn model_path(&self) -> PathBuf {
+        self.root.join("model.mpk")
+    }
+
+    /// The per-epoch loss, `history.csv`.
+    pub fn history_path(&self) -> PathBuf {
+        self.root.join("history.csv")
+    }
+
+    /// The Actual vs Predicted figure, `predictions.png`.
+    pub fn predictions_plot_path(&self) -> PathBuf {
+        self.root.join("predictions.png")
+    }
+
+    /// The loss curve, `loss.png`.
+    pub fn loss_plot_path(&self) -> PathBuf {
+        self.root.join("loss.png")
+    }
+
+    /// Burn's own training logs (per-epoch metric files).
+    pub fn learner_log_dir(&self) -> PathBuf {
+        self.root.join("learner")
+    }
+
+    /// Writes `config.json`.
+    pub fn save_config(&self, config: &RunConfig) -> Result<()> {
+        write_atomically(&self.config_path(), |file| {
+            file.write_all(config.to_string().as_bytes())?;
+            Ok(())
+        })
+    }
+
+    /// Reads `config.json`, explaining what to do when there is none.
+    pub fn load_config(&self) -> Result<RunConfig> {
+        let path = self.config_path();
+        if !path.exists() {
+            bail!(
+                "no trained model in {}: {} does not exist; run `app train --artifact-dir {}` first",
+                self.root.display(),
+                path.display(),
+                self.root.display()
+            );
+        }
+        RunConfig::load(&path).with_context(|| {
+            format!("{} is not a run configuration written by `train`", path.display())
+        })
+    }
+
+    /// Writes `model.mpk`.
+    pub fn save_model<B: Backend>(&self, model: LstmRegressor<B>) -> Result<()> {
+        // The recorder appends `.mpk` itself; write beside the target, then rename into place so
+        // that an interrupted save never leaves a truncated model under the real name.
+        // (`set_extension` turns `model-partial` into `model-partial.mpk`.)
+        let partial = self.root.join("model-partial");
+        model
+            .save_file(&partial, &ModelRecorder::new())
+            .with_context(|| format!("cannot write the model into {}", self.root.display()))?;
+        fs::rename(partial.with_extension("mpk"), self.model_path())
+            .with_context(|| format!("cannot move the model to {}", self.model_path().display()))
+    }
+
+    /// Reads `model.mpk` into a model built from `config`.
+    pub fn load_model<B: Backend>(
+        &self,
+        config: &RunConfig,
+        device: &B::Device,
+    ) -> Result<LstmRegressor<B>> {
+        let path = self.model_path();
+        if !path.exists() {
+            bail!(
+                "no trained model in {}: {} does not exist; run `app train --artifact-dir {}` first",
+                self.root.display(),
+                path.display(),
+                self.root.display()
+            );
+        }
+        config
+            .model
+            .init::<B>(device)
+            .load_file(&path, &ModelRecorder::new(), device)
+            .with_context(|| format!("cannot load the model from {}", path.display()))
+    }
+
+    /// Writes `history.csv` (columns `epoch,loss,elapsed_seconds`).
+    pub fn save_history(&self, history: &[EpochRecord]) -> Result<()> {
+        write_atomically(&self.history_path(), |file| {
+            let mut csv = csv::Writer::from_writer(file);
+            for record in history {
+                csv.serialize(record)?;
+            }
+            csv.flush()?;
+            Ok(())
+        })
+    }
+
+    /// Reads `history.csv`.
+    pub fn load_history(&self) -> Result<Vec<EpochRecord>> {
+        let path = self.history_path();
+        let mut reader = csv::Reader::from_path(&path)
+            .with_context(|| format!("cannot read the loss history {}", path.display()))?;
+        reader
+            .deserialize()
+            .collect::<Result<Vec<EpochRecord>, _>>()
+            .with_context(|| format!("{} is not a loss history written by `train`", path.display()))
+    }
+}
+
+/// Writes `path` through a temporary file in the same directory, renamed into place once
+/// complete, so that readers never see a half-written file.
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<fs::File>) -> Result<()>,
+) -> Result<()> {
+    let file_name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let partial = path.with_file_name(format!(".{}.partial", file_name.to_string_lossy()));
+    let file = fs::File::create(&partial)
+        .with_context(|| format!("cannot create {}", partial.display()))?;
+    let result = write_then_rename(file, &partial, path, write);
+    if result.is_err() {
+        // Best effort: the error that matters is the one being returned.
+        let _ = fs::remove_file(&partial);
+    }
+    result
+}
+
+fn write_then_rename(
+    file: fs::File,
+    partial: &Path,
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<fs::File>) -> Result<()>,
+) -> Result<()> {
+    let mut writer = BufWriter::new(file);
+    write(&mut writer).with_context(|| format!("cannot write {}", path.display()))?;
+    writer
+        .into_inner()
+        .map_err(|error| error.into_error())
+        .and_then(|file| file.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    fs::rename(partial, path).with_context(|| format!("cannot move {} into place", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_round_trips_through_csv() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let artifacts = ArtifactDir::new(dir.path());
+        let history = vec![
+            EpochRecord { epoch: 1, loss: 0.25, elapsed_seconds: 0.5 },
+            EpochRecord { epoch: 2, loss: 1.0 / 3.0, elapsed_seconds: 1.0 },
+        ];
+        artifacts.save_history(&history).expect("writable");
+        assert_eq!(artifacts.load_history().expect("readable"), history);
+        let text = fs::read_to_string(artifacts.history_path()).expect("written");
+        assert!(text.starts_with("epoch,loss,elapsed_seconds\n"), "{text}");
+    }
+
+    #[test]
+    fn atomic_write_leaves_no_partial_file() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("out.txt");
+        write_atomically(&path, |file| Ok(file.write_all(b"done")?)).expect("writable");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .expect("listable")
+            .map(|entry| entry.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("out.txt")]);
+        assert_eq!(fs::read_to_string(&path).expect("written"), "done");
+    }
+
+    #[test]
+    fn failed_write_keeps_the_previous_file() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("out.txt");
+        fs::write(&path, "old").expect("writable");
+        let result = write_atomically(&path, |_| bail!("disk full"));
+        assert!(result.is_err());
+        assert_eq!(fs::read_to_string(&path).expect("still there"), "old");
+        assert_eq!(fs::read_dir(dir.path()).expect("listable").count(), 1, "partial file left");
+    }
+
+    #[test]
+    fn missing_run_names_the_directory_and_the_fix() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let artifacts = ArtifactDir::new(dir.path().join("nothing-here"));
+        let message = format!("{:#}", artifacts.load_config().expect_err("no run"));
+        assert!(message.contains("nothing-here"), "{message}");
+        assert!(message.contains("run `app train"), "{message}");
+    }
+}

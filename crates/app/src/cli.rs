@@ -1,0 +1,187 @@
+//! Command-line arguments (clap derive); each `///` comment is the flag's `--help` text.
+
+use std::path::PathBuf;
+
+use clap::builder::RangedU64ValueParser;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use model::CellActivation;
+
+/// Train an LSTM on the Keras tutorial's data with Burn, evaluate it and plot its predictions.
+#[derive(Debug, Parser)]
+#[command(name = "app", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fit the LSTM with Adam and MSE, print the evaluation loss and save the run.
+    Train(TrainArgs),
+    /// Plot a saved run: predictions.png (actual vs predicted) and loss.png (loss per epoch).
+    Plot(PlotArgs),
+    /// Write the synthetic data set as CSV (columns x0..x{steps-1},y), exactly as NumPy makes it.
+    Dataset(DatasetArgs),
+}
+
+/// Where tensors are computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// CPU, through the ndarray crate (multi-threaded, always available).
+    Ndarray,
+    /// GPU through wgpu (Vulkan, Metal or DirectX); on a machine without a GPU, Mesa's software
+    /// Vulkan driver (lavapipe) runs it on the CPU.
+    Wgpu,
+}
+
+/// The cell activation (Keras' `LSTM(activation=...)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ActivationArg {
+    /// relu in the cell candidate and in h = o·relu(c), as in the tutorial.
+    Relu,
+    /// The classic LSTM cell.
+    Tanh,
+}
+
+impl From<ActivationArg> for CellActivation {
+    fn from(value: ActivationArg) -> Self {
+        match value {
+            ActivationArg::Relu => CellActivation::Relu,
+            ActivationArg::Tanh => CellActivation::Tanh,
+        }
+    }
+}
+
+/// The synthetic data: `np.random.seed(SEED); X = randn(SAMPLES, STEPS, 1); y = sin(mean(X, 1))`.
+#[derive(Clone, Debug, Args)]
+pub struct DataArgs {
+    /// Random seed: NumPy's seed for the data, and the seed of weight initialisation and
+    /// shuffling (0 to 4294967295).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u32,
+    /// Number of sequences.
+    #[arg(long, default_value_t = 100, value_parser = at_least_one())]
+    pub samples: usize,
+    /// Time steps per sequence.
+    #[arg(long, default_value_t = 10, value_parser = at_least_one())]
+    pub steps: usize,
+}
+
+/// `train` options; the defaults are the tutorial's.
+#[derive(Clone, Debug, Args)]
+pub struct TrainArgs {
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = BackendKind::Ndarray)]
+    pub backend: BackendKind,
+    /// Passes over the training data.
+    #[arg(long, default_value_t = 100, value_parser = at_least_one())]
+    pub epochs: usize,
+    /// Sequences per gradient step (the last batch of an epoch may be smaller).
+    #[arg(long, default_value_t = 32, value_parser = at_least_one())]
+    pub batch_size: usize,
+    /// Adam's learning rate.
+    #[arg(long, default_value_t = 0.001, value_parser = positive_float)]
+    pub learning_rate: f64,
+    /// Adam's epsilon (Keras' default; Burn's own default is 1e-5).
+    #[arg(long, default_value_t = 1e-7, value_parser = positive_float)]
+    pub adam_epsilon: f64,
+    /// LSTM units.
+    #[arg(long, default_value_t = 50, value_parser = at_least_one())]
+    pub hidden: usize,
+    /// Cell activation.
+    #[arg(long, value_enum, default_value_t = ActivationArg::Relu)]
+    pub activation: ActivationArg,
+    /// The data.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Directory for the model, its configuration, the loss history and the plots.
+    #[arg(long, default_value = "artifacts")]
+    pub artifact_dir: PathBuf,
+}
+
+/// `plot` options.
+#[derive(Clone, Debug, Args)]
+pub struct PlotArgs {
+    /// Compute backend for the predictions.
+    #[arg(long, value_enum, default_value_t = BackendKind::Ndarray)]
+    pub backend: BackendKind,
+    /// Directory of a run saved by `train`; the plots are written there too.
+    #[arg(long, default_value = "artifacts")]
+    pub artifact_dir: PathBuf,
+}
+
+/// `dataset` options.
+#[derive(Clone, Debug, Args)]
+pub struct DatasetArgs {
+    /// The data.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// CSV file to write; standard output when absent.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+fn at_least_one() -> RangedU64ValueParser<usize> {
+    RangedU64ValueParser::new().range(1..)
+}
+
+fn positive_float(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() && value > 0.0 => Ok(value),
+        Ok(_) => Err("must be a positive number".to_string()),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_tutorials() {
+        let cli = Cli::try_parse_from(["app", "train"]).expect("defaults parse");
+        let Command::Train(args) = cli.command else {
+            panic!("expected train")
+        };
+        assert_eq!(args.backend, BackendKind::Ndarray);
+        assert_eq!((args.epochs, args.batch_size, args.hidden), (100, 32, 50));
+        assert_eq!((args.learning_rate, args.adam_epsilon), (1e-3, 1e-7));
+        assert_eq!(args.activation, ActivationArg::Relu);
+        assert_eq!((args.data.seed, args.data.samples, args.data.steps), (0, 100, 10));
+        assert_eq!(args.artifact_dir, PathBuf::from("artifacts"));
+    }
+
+    #[test]
+    fn zero_sizes_and_bad_rates_are_refused() {
+        for flags in [
+            ["--epochs", "0"],
+            ["--batch-size", "0"],
+            ["--hidden", "0"],
+            ["--samples", "0"],
+            ["--steps", "0"],
+            ["--learning-rate", "0"],
+            ["--learning-rate", "-1"],
+            ["--learning-rate", "nan"],
+            ["--seed", "-1"],
+        ] {
+            let result = Cli::try_parse_from(["app", "train", flags[0], flags[1]]);
+            assert!(result.is_err(), "{flags:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn help_documents_every_train_flag() {
+        use clap::CommandFactory;
+        let mut command = Cli::command();
+        let train = command
+            .find_subcommand_mut("train")
+            .expect("train exists");
+        for arg in train.get_arguments() {
+            if arg.get_id() != "help" {
+                assert!(arg.get_help().is_some(), "--{} has no help", arg.get_id());
+            }
+        }
+    }
+}

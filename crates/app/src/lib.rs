@@ -1,0 +1,14 @@
+//! The command line of the toolkit: `train`, `plot` and `dataset`.
+//!
+//! Everything below [`backend`] is generic over the Burn backend; [`backend`] is the one place
+//! that names `NdArray` and `Wgpu`.
+
+pub mod artifacts;
+pub mod backend;
+pub mod cli;
+pub mod commands;
+pub mod evaluate;
+pub mod plot;
+pub mod progress;
+pub mod run_config;
+pub mod train;

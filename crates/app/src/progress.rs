@@ -1,0 +1,173 @@
+//! Training progress: one line per epoch when stdout is not a terminal (CI, pipes, files), Burn's
+//! dashboard when it is; in both cases the per-epoch loss is collected for `history.csv`.
+
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use burn::train::metric::{MetricDefinition, NumericEntry};
+use burn::train::renderer::tui::TuiMetricsRendererWrapper;
+use burn::train::renderer::{
+    EvaluationName, EvaluationProgress, MetricState, MetricsRenderer, MetricsRendererEvaluation,
+    MetricsRendererTraining, ProgressType, TrainingProgress,
+};
+use burn::train::{Interrupter, LearnerSummary};
+
+use crate::artifacts::EpochRecord;
+
+/// The loss history, filled by the renderer on Burn's event thread and read after training.
+#[derive(Clone, Debug, Default)]
+pub struct SharedHistory(Arc<Mutex<Vec<EpochRecord>>>);
+
+impl SharedHistory {
+    /// A copy of the epochs recorded so far.
+    pub fn snapshot(&self) -> Vec<EpochRecord> {
+        self.lock().clone()
+    }
+
+    fn push(&self, record: EpochRecord) {
+        self.lock().push(record);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<EpochRecord>> {
+        // A panic elsewhere cannot leave a half-pushed record, so a poisoned lock is still usable.
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A Burn metrics renderer that averages the training loss per epoch, records it, and either
+/// prints a line per epoch or forwards everything to Burn's terminal dashboard.
+pub struct EpochReporter {
+    dashboard: Option<Box<dyn MetricsRenderer>>,
+    history: SharedHistory,
+    started: Instant,
+    loss_sum: f64,
+    loss_count: usize,
+}
+
+impl EpochReporter {
+    /// Uses Burn's dashboard when stdout is a terminal, plain lines otherwise.
+    pub fn new(history: SharedHistory, interrupter: Interrupter) -> Self {
+        let dashboard: Option<Box<dyn MetricsRenderer>> = if std::io::stdout().is_terminal() {
+            Some(Box::new(TuiMetricsRendererWrapper::new(interrupter, None)))
+        } else {
+            None
+        };
+        Self {
+            dashboard,
+            history,
+            started: Instant::now(),
+            loss_sum: 0.0,
+            loss_count: 0,
+        }
+    }
+
+    fn finish_epoch(&mut self, epoch: usize, epochs: usize) {
+        if self.loss_count == 0 {
+            return;
+        }
+        let record = EpochRecord {
+            epoch,
+            loss: self.loss_sum / self.loss_count as f64,
+            elapsed_seconds: self.started.elapsed().as_secs_f64(),
+        };
+        if self.dashboard.is_none() {
+            let width = epochs.to_string().len();
+            println!(
+                "epoch {epoch:>width$}/{epochs}  loss {:.6e}  elapsed {:.1}s",
+                record.loss, record.elapsed_seconds
+            );
+        }
+        self.history.push(record);
+        self.loss_sum = 0.0;
+        self.loss_count = 0;
+    }
+}
+
+impl MetricsRendererTraining for EpochReporter {
+    fn update_train(&mut self, state: MetricState) {
+        // The loss metric is the only numeric one we register: one entry per batch, holding the
+        // batch's mean loss and its size.
+        if let MetricState::Numeric(_, entry) = &state {
+            let (value, count) = match entry {
+                NumericEntry::Value(value) => (*value, 1),
+                NumericEntry::Aggregated {
+                    aggregated_value,
+                    count,
+                } => (*aggregated_value, *count),
+            };
+            self.loss_sum += value * count as f64;
+            self.loss_count += count;
+        }
+        if let Some(dashboard) = &mut self.dashboard {
+            dashboard.update_train(state);
+        }
+    }
+
+    fn update_valid(&mut self, state: MetricState) {
+        if let Some(dashboard) = &mut self.dashboard {
+            dashboard.update_valid(state);
+        }
+    }
+
+    fn render_train(&mut self, item: TrainingProgress, indicators: Vec<ProgressType>) {
+        let epoch_done = item
+            .progress
+            .as_ref()
+            .is_some_and(|progress| progress.items_processed >= progress.items_total);
+        let (epoch, epochs) = (
+            item.global_progress.items_processed,
+            item.global_progress.items_total,
+        );
+        if let Some(dashboard) = &mut self.dashboard {
+            dashboard.render_train(item, indicators);
+        }
+        if epoch_done {
+            self.finish_epoch(epoch, epochs);
+        }
+    }
+
+    fn render_valid(&mut self, item: TrainingProgress, indicators: Vec<ProgressType>) {
+        if let Some(dashboard) = &mut self.dashboard {
+            dashboard.render_valid(item, indicators);
+        }
+    }
+
+    fn on_train_end(
+        &mut self,
+        summary: Option<LearnerSummary>,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        match &mut self.dashboard {
+            Some(dashboard) => dashboard.on_train_end(summary),
+            None => Ok(()),
+        }
+    }
+}
+
+impl MetricsRendererEvaluation for EpochReporter {
+    fn update_test(&mut self, name: EvaluationName, state: MetricState) {
+        if let Some(dashboard) = &mut self.dashboard {
+            dashboard.update_test(name, state);
+        }
+    }
+
+    fn render_test(&mut self, item: EvaluationProgress, indicators: Vec<ProgressType>) {
+        if let Some(dashboard) = &mut self.dashboard {
+            dashboard.render_test(item, indicators);
+        }
+    }
+}
+
+impl MetricsRenderer for EpochReporter {
+    fn manual_close(&mut self) {
+        if let Some(dashboard) = &mut self.dashboard {
+            dashboard.manual_close();
+        }
+    }
+
+    fn register_metric(&mut self, definition: MetricDefinition) {
+        if let Some(dashboard) = &mut self.dashboard {
+            dashboard.register_metric(definition);
+        }
+    }
+}

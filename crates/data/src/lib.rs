@@ -1,0 +1,23 @@
+//! Datasets and batchers for sequence regression.
+//!
+//! The synthetic set reproduces the Keras tutorial's data bit for bit:
+//! `np.random.seed(seed); X = np.random.randn(n, steps, features); y = np.sin(np.mean(X, axis=1))`.
+//!
+//! ```
+//! use data::{SyntheticConfig, SyntheticDataset};
+//!
+//! let data = SyntheticDataset::generate(&SyntheticConfig::new()).unwrap();
+//! assert_eq!(data.len(), 100);
+//! // The first value NumPy draws after `np.random.seed(0)`.
+//! assert_eq!(data.input(0)[0], 1.764052345967664);
+//! ```
+
+pub mod batcher;
+pub mod error;
+pub mod numpy_random;
+pub mod synthetic;
+
+pub use batcher::{SequenceBatch, SequenceBatcher};
+pub use error::DataError;
+pub use numpy_random::NumpyRandomState;
+pub use synthetic::{SequenceItem, SyntheticConfig, SyntheticDataset};

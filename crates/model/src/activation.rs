@@ -1,0 +1,38 @@
+//! The activation inside the LSTM cell (Keras' `activation` argument).
+
+use std::fmt;
+
+use burn::nn::activation::ActivationConfig;
+use serde::{Deserialize, Serialize};
+
+/// Replaces tanh in the cell candidate and in `h = o · act(c)`; the gates stay sigmoid, as with
+/// Keras' `LSTM(activation=...)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CellActivation {
+    /// `max(0, x)`: the tutorial's `activation='relu'`. Unbounded, so it can diverge with large
+    /// learning rates.
+    #[default]
+    Relu,
+    /// The classic LSTM cell (PyTorch's `nn.LSTM`, Keras' default).
+    Tanh,
+}
+
+impl CellActivation {
+    /// Burn's activation layer configuration for this choice.
+    pub fn to_burn(self) -> ActivationConfig {
+        match self {
+            Self::Relu => ActivationConfig::Relu,
+            Self::Tanh => ActivationConfig::Tanh,
+        }
+    }
+}
+
+impl fmt::Display for CellActivation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Relu => "relu",
+            Self::Tanh => "tanh",
+        })
+    }
+}

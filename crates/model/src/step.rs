@@ -1,0 +1,120 @@
+//! The training and inference steps Burn's `Learner` calls: forward, MSE loss, gradients.
+
+use burn::nn::loss::{MseLoss, Reduction};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use burn::train::{InferenceStep, RegressionOutput, TrainOutput, TrainStep};
+use data::SequenceBatch;
+
+use crate::regressor::LstmRegressor;
+
+impl<B: Backend> LstmRegressor<B> {
+    /// Forward pass and mean squared error against the batch's targets.
+    pub fn forward_regression(&self, batch: SequenceBatch<B>) -> RegressionOutput<B> {
+        let output = self.forward(batch.inputs);
+        let loss = MseLoss::new().forward(output.clone(), batch.targets.clone(), Reduction::Mean);
+        RegressionOutput::new(loss, output, batch.targets)
+    }
+}
+
+impl<B: AutodiffBackend> TrainStep for LstmRegressor<B> {
+    type Input = SequenceBatch<B>;
+    type Output = RegressionOutput<B>;
+
+    fn step(&self, batch: SequenceBatch<B>) -> TrainOutput<RegressionOutput<B>> {
+        let item = self.forward_regression(batch);
+        TrainOutput::new(self, item.loss.backward(), item)
+    }
+}
+
+impl<B: Backend> InferenceStep for LstmRegressor<B> {
+    type Input = SequenceBatch<B>;
+    type Output = RegressionOutput<B>;
+
+    fn step(&self, batch: SequenceBatch<B>) -> RegressionOutput<B> {
+        self.forward_regression(batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::LstmRegressorConfig;
+    use burn::data::dataloader::batcher::Batcher;
+    use burn::data::dataset::Dataset;
+    use burn::module::{ModuleVisitor, Param};
+    use burn_autodiff::Autodiff;
+    use burn_ndarray::NdArray;
+    use data::{SequenceBatcher, SyntheticConfig, SyntheticDataset};
+
+    type Train = Autodiff<NdArray>;
+
+    /// Collects, for every float parameter, whether its gradient exists, is finite and non-zero.
+    struct GradientCheck<'a> {
+        grads: &'a <Train as AutodiffBackend>::Gradients,
+        report: Vec<(Vec<usize>, bool, f32)>,
+    }
+
+    impl ModuleVisitor<Train> for GradientCheck<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<Train, D>>) {
+            let shape = param.val().dims().to_vec();
+            match param.val().grad(self.grads) {
+                Some(grad) => {
+                    let values = grad.into_data().to_vec::<f32>().expect("float grads");
+                    let finite = values.iter().all(|v| v.is_finite());
+                    let largest = values.iter().fold(0.0_f32, |m, v| m.max(v.abs()));
+                    self.report.push((shape, finite, largest));
+                }
+                None => self.report.push((shape, false, 0.0)),
+            }
+        }
+    }
+
+    #[test]
+    fn one_backward_pass_reaches_every_parameter() {
+        let device = Default::default();
+        Train::seed(&device, 3);
+        let model = LstmRegressorConfig::new().init::<Train>(&device);
+        let data = SyntheticDataset::generate(&SyntheticConfig::new()).expect("defaults are valid");
+        let items = (0..32).filter_map(|index| data.get(index)).collect();
+        let batch = SequenceBatcher::new(10, 1).batch(items, &device);
+
+        let output = TrainStep::step(&model, batch);
+        let loss: f32 = output.item.loss.clone().into_scalar();
+        assert!(loss.is_finite() && loss > 0.0);
+
+        let grads = output.item.loss.backward();
+        let mut check = GradientCheck {
+            grads: &grads,
+            report: Vec::new(),
+        };
+        model.visit(&mut check);
+        // 4 gates × (input weight, input bias, recurrent weight, recurrent bias) + head (2).
+        assert_eq!(check.report.len(), 18);
+        for (shape, finite, largest) in check.report {
+            assert!(finite, "parameter {shape:?} has a missing or non-finite gradient");
+            assert!(largest > 0.0, "parameter {shape:?} has an all-zero gradient");
+        }
+    }
+
+    #[test]
+    fn inference_step_loss_is_the_mean_squared_error() {
+        let device = Default::default();
+        let model = LstmRegressorConfig::new().init::<NdArray>(&device);
+        let data = SyntheticDataset::generate(&SyntheticConfig::new()).expect("defaults are valid");
+        let items = (0..8).filter_map(|index| data.get(index)).collect();
+        let batch: SequenceBatch<NdArray> = SequenceBatcher::new(10, 1).batch(items, &device);
+
+        let output = InferenceStep::step(&model, batch);
+        let predictions = output.output.into_data().to_vec::<f32>().expect("floats");
+        let targets = output.targets.into_data().to_vec::<f32>().expect("floats");
+        let expected = predictions
+            .iter()
+            .zip(&targets)
+            .map(|(p, t)| (p - t) * (p - t))
+            .sum::<f32>()
+            / 8.0;
+        let loss: f32 = output.loss.into_scalar();
+        assert!((loss - expected).abs() <= 1e-6 * expected.max(1e-6), "{loss} vs {expected}");
+    }
+}
