@@ -27,8 +27,10 @@ fn main() -> Result<()> {
     let artifacts = ArtifactDir::create(std::env::temp_dir().join("lstm-tutorial-example"))?;
     let report = run_on(BackendKind::Ndarray, TrainJob { config, artifacts })?;
     println!("{}", loss_line(report.evaluation.mse));
-    println!("first/last epoch loss: {:.3e} / {:.3e}",
+    println!(
+        "first/last epoch loss: {:.3e} / {:.3e}",
         report.history.first().map_or(f64::NAN, |r| r.loss),
-        report.history.last().map_or(f64::NAN, |r| r.loss));
+        report.history.last().map_or(f64::NAN, |r| r.loss)
+    );
     Ok(())
 }

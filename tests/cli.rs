@@ -3,7 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/seed_data.csv");
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/seed_data.csv"
+);
 
 fn app(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_app"))
@@ -22,7 +25,10 @@ fn assert_clean_error(output: &Output, needle: &str) {
     let stderr = text(&output.stderr);
     assert!(!output.status.success(), "should fail; stderr: {stderr}");
     assert!(!stderr.contains("panicked"), "panicked: {stderr}");
-    assert!(stderr.contains(needle), "stderr should mention {needle:?}: {stderr}");
+    assert!(
+        stderr.contains(needle),
+        "stderr should mention {needle:?}: {stderr}"
+    );
 }
 
 fn is_png(path: &Path) -> bool {
@@ -50,12 +56,33 @@ fn train_on_ndarray_then_plot() {
     let work = tempfile::tempdir().expect("temporary directory");
     let runs = work.path().join("run");
     let run = runs.to_str().expect("UTF-8 temp path");
-    let output = app(&["train", "--backend", "ndarray", "--epochs", "3", "--artifact-dir", run], work.path());
+    let output = app(
+        &[
+            "train",
+            "--backend",
+            "ndarray",
+            "--epochs",
+            "3",
+            "--artifact-dir",
+            run,
+        ],
+        work.path(),
+    );
     let stdout = text(&output.stdout);
-    assert!(output.status.success(), "train failed: {}", text(&output.stderr));
+    assert!(
+        output.status.success(),
+        "train failed: {}",
+        text(&output.stderr)
+    );
 
-    let epoch_lines = stdout.lines().filter(|line| line.starts_with("epoch ")).count();
-    assert_eq!(epoch_lines, 3, "one progress line per epoch without a terminal: {stdout}");
+    let epoch_lines = stdout
+        .lines()
+        .filter(|line| line.starts_with("epoch "))
+        .count();
+    assert_eq!(
+        epoch_lines, 3,
+        "one progress line per epoch without a terminal: {stdout}"
+    );
     let trained = loss_line(&stdout);
     for file in ["config.json", "model.mpk", "history.csv"] {
         assert!(runs.join(file).is_file(), "{file} missing");
@@ -66,10 +93,17 @@ fn train_on_ndarray_then_plot() {
 
     let output = app(&["plot", "--artifact-dir", run], work.path());
     let stdout = text(&output.stdout);
-    assert!(output.status.success(), "plot failed: {}", text(&output.stderr));
+    assert!(
+        output.status.success(),
+        "plot failed: {}",
+        text(&output.stderr)
+    );
     assert!(is_png(&runs.join("predictions.png")));
     assert!(is_png(&runs.join("loss.png")));
-    assert!(stdout.contains("predictions.png") && stdout.contains("loss.png"), "{stdout}");
+    assert!(
+        stdout.contains("predictions.png") && stdout.contains("loss.png"),
+        "{stdout}"
+    );
     // The model reloads at full precision: the same evaluation, to the printed digit.
     assert_eq!(loss_line(&stdout), trained);
 }
@@ -77,11 +111,31 @@ fn train_on_ndarray_then_plot() {
 #[test]
 fn dataset_equals_the_numpy_fixture() {
     let work = tempfile::tempdir().expect("temporary directory");
-    let output = app(&["dataset", "--seed", "0", "--samples", "100", "--steps", "10", "--out", "seed.csv"], work.path());
-    assert!(output.status.success(), "dataset failed: {}", text(&output.stderr));
+    let output = app(
+        &[
+            "dataset",
+            "--seed",
+            "0",
+            "--samples",
+            "100",
+            "--steps",
+            "10",
+            "--out",
+            "seed.csv",
+        ],
+        work.path(),
+    );
+    assert!(
+        output.status.success(),
+        "dataset failed: {}",
+        text(&output.stderr)
+    );
     let ours = std::fs::read_to_string(work.path().join("seed.csv")).expect("written");
     let numpy = std::fs::read_to_string(FIXTURE).expect("fixture exists");
-    assert_eq!(ours.lines().collect::<Vec<_>>(), numpy.lines().collect::<Vec<_>>());
+    assert_eq!(
+        ours.lines().collect::<Vec<_>>(),
+        numpy.lines().collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -113,7 +167,10 @@ fn zero_epochs_are_refused() {
 fn unwritable_artifact_dir_is_named() {
     let work = tempfile::tempdir().expect("temporary directory");
     std::fs::write(work.path().join("a-file"), "not a directory").expect("writable");
-    let output = app(&["train", "--epochs", "1", "--artifact-dir", "a-file/run"], work.path());
+    let output = app(
+        &["train", "--epochs", "1", "--artifact-dir", "a-file/run"],
+        work.path(),
+    );
     assert_clean_error(&output, "cannot create the artifact directory a-file/run");
 }
 
@@ -126,7 +183,18 @@ mod wgpu {
         let work = tempfile::tempdir().expect("temporary directory");
         let run: PathBuf = work.path().join("run");
         let run = run.to_str().expect("UTF-8 temp path");
-        let output = app(&["train", "--backend", "wgpu", "--epochs", "2", "--artifact-dir", run], work.path());
+        let output = app(
+            &[
+                "train",
+                "--backend",
+                "wgpu",
+                "--epochs",
+                "2",
+                "--artifact-dir",
+                run,
+            ],
+            work.path(),
+        );
         let stderr = text(&output.stderr);
         assert_eq!(output.status.code(), Some(0), "wgpu train failed: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
@@ -153,6 +221,12 @@ mod wgpu {
             .expect("the app binary should start");
         assert_clean_error(&output, "mesa-vulkan-drivers");
         assert_clean_error(&output, "--backend ndarray");
-        assert_eq!(text(&output.stderr).lines().filter(|l| l.starts_with("error:")).count(), 1);
+        assert_eq!(
+            text(&output.stderr)
+                .lines()
+                .filter(|l| l.starts_with("error:"))
+                .count(),
+            1
+        );
     }
 }

@@ -44,7 +44,10 @@ impl ArtifactDir {
     pub fn create(root: impl Into<PathBuf>) -> Result<Self> {
         let dir = Self::new(root);
         fs::create_dir_all(&dir.root).with_context(|| {
-            format!("cannot create the artifact directory {}", dir.root.display())
+            format!(
+                "cannot create the artifact directory {}",
+                dir.root.display()
+            )
         })?;
         Ok(dir)
     }
@@ -79,11 +82,6 @@ impl ArtifactDir {
         self.root.join("loss.png")
     }
 
-    /// Burn's own training logs (per-epoch metric files).
-    pub fn learner_log_dir(&self) -> PathBuf {
-        self.root.join("learner")
-    }
-
     /// Writes `config.json`.
     pub fn save_config(&self, config: &RunConfig) -> Result<()> {
         write_atomically(&self.config_path(), |file| {
@@ -104,7 +102,10 @@ impl ArtifactDir {
             );
         }
         RunConfig::load(&path).with_context(|| {
-            format!("{} is not a run configuration written by `train`", path.display())
+            format!(
+                "{} is not a run configuration written by `train`",
+                path.display()
+            )
         })
     }
 
@@ -163,7 +164,12 @@ impl ArtifactDir {
         reader
             .deserialize()
             .collect::<Result<Vec<EpochRecord>, _>>()
-            .with_context(|| format!("{} is not a loss history written by `train`", path.display()))
+            .with_context(|| {
+                format!(
+                    "{} is not a loss history written by `train`",
+                    path.display()
+                )
+            })
     }
 }
 
@@ -212,8 +218,16 @@ mod tests {
         let dir = tempfile::tempdir().expect("temporary directory");
         let artifacts = ArtifactDir::new(dir.path());
         let history = vec![
-            EpochRecord { epoch: 1, loss: 0.25, elapsed_seconds: 0.5 },
-            EpochRecord { epoch: 2, loss: 1.0 / 3.0, elapsed_seconds: 1.0 },
+            EpochRecord {
+                epoch: 1,
+                loss: 0.25,
+                elapsed_seconds: 0.5,
+            },
+            EpochRecord {
+                epoch: 2,
+                loss: 1.0 / 3.0,
+                elapsed_seconds: 1.0,
+            },
         ];
         artifacts.save_history(&history).expect("writable");
         assert_eq!(artifacts.load_history().expect("readable"), history);
@@ -242,7 +256,11 @@ mod tests {
         let result = write_atomically(&path, |_| bail!("disk full"));
         assert!(result.is_err());
         assert_eq!(fs::read_to_string(&path).expect("still there"), "old");
-        assert_eq!(fs::read_dir(dir.path()).expect("listable").count(), 1, "partial file left");
+        assert_eq!(
+            fs::read_dir(dir.path()).expect("listable").count(),
+            1,
+            "partial file left"
+        );
     }
 
     #[test]

@@ -149,7 +149,10 @@ mod tests {
         assert_eq!((args.epochs, args.batch_size, args.hidden), (100, 32, 50));
         assert_eq!((args.learning_rate, args.adam_epsilon), (1e-3, 1e-7));
         assert_eq!(args.activation, ActivationArg::Relu);
-        assert_eq!((args.data.seed, args.data.samples, args.data.steps), (0, 100, 10));
+        assert_eq!(
+            (args.data.seed, args.data.samples, args.data.steps),
+            (0, 100, 10)
+        );
         assert_eq!(args.artifact_dir, PathBuf::from("artifacts"));
     }
 
@@ -175,9 +178,7 @@ mod tests {
     fn help_documents_every_train_flag() {
         use clap::CommandFactory;
         let mut command = Cli::command();
-        let train = command
-            .find_subcommand_mut("train")
-            .expect("train exists");
+        let train = command.find_subcommand_mut("train").expect("train exists");
         for arg in train.get_arguments() {
             if arg.get_id() != "help" {
                 assert!(arg.get_help().is_some(), "--{} has no help", arg.get_id());

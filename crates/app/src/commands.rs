@@ -91,7 +91,11 @@ fn dataset(args: &DatasetArgs) -> Result<()> {
     match &args.out {
         Some(path) => {
             write_atomically(path, |file| Ok(dataset.write_csv(file)?))?;
-            eprintln!("Wrote {} sequences to {}", dataset.config().samples, path.display());
+            eprintln!(
+                "Wrote {} sequences to {}",
+                dataset.config().samples,
+                path.display()
+            );
         }
         None => {
             let stdout = std::io::stdout();

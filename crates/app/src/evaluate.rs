@@ -36,7 +36,10 @@ pub fn evaluate<B: Backend>(
     let indices: Vec<usize> = (0..dataset.len()).collect();
     let mut predictions = Vec::with_capacity(dataset.targets().len());
     for chunk in indices.chunks(batch_size.max(1)) {
-        let items = chunk.iter().filter_map(|&index| dataset.get(index)).collect();
+        let items = chunk
+            .iter()
+            .filter_map(|&index| dataset.get(index))
+            .collect();
         let batch: SequenceBatch<B> = batcher.batch(items, device);
         let output = model.forward(batch.inputs).into_data().convert::<f64>();
         predictions.extend(
@@ -69,14 +72,26 @@ impl BackendJob for EvaluateSavedRun {
         let dataset =
             SyntheticDataset::generate(&self.config.data).context("invalid data settings")?;
         // Inference needs no gradient tracking: use the inner backend's model.
-        let model = self.artifacts.load_model::<B>(&self.config, &device)?.valid();
-        Ok(evaluate(&model, &dataset, self.config.training.batch_size, &device))
+        let model = self
+            .artifacts
+            .load_model::<B>(&self.config, &device)?
+            .valid();
+        Ok(evaluate(
+            &model,
+            &dataset,
+            self.config.training.batch_size,
+            &device,
+        ))
     }
 }
 
 /// `mean((prediction - target)²)`; NaN when there is nothing to average.
 pub fn mean_squared_error(predictions: &[f64], targets: &[f64]) -> f64 {
-    assert_eq!(predictions.len(), targets.len(), "one prediction per target");
+    assert_eq!(
+        predictions.len(),
+        targets.len(),
+        "one prediction per target"
+    );
     let sum: f64 = predictions
         .iter()
         .zip(targets)
@@ -99,7 +114,10 @@ mod tests {
 
     #[test]
     fn mean_squared_error_by_hand() {
-        assert_eq!(mean_squared_error(&[1.0, 2.0, 4.0], &[1.0, 0.0, 1.0]), 13.0 / 3.0);
+        assert_eq!(
+            mean_squared_error(&[1.0, 2.0, 4.0], &[1.0, 0.0, 1.0]),
+            13.0 / 3.0
+        );
         assert!(mean_squared_error(&[], &[]).is_nan());
     }
 

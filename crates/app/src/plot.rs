@@ -37,7 +37,9 @@ pub fn predictions(path: &Path, actual: &[f64], predicted: &[f64], title: &str) 
     let (low, high) = actual
         .iter()
         .chain(predicted)
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
     let margin = ((high - low) * 0.08).max(1e-6);
     let samples = actual.len().max(2) as f64 - 1.0;
 
@@ -54,17 +56,22 @@ pub fn predictions(path: &Path, actual: &[f64], predicted: &[f64], title: &str) 
         .configure_mesh()
         .x_desc("sample")
         .y_desc("y = sin(mean(x))")
+        .x_label_formatter(&|v| format!("{v:.0}"))
         .label_style(("sans-serif", 16))
         .draw()
         .map_err(|e| fail(e.to_string()))?;
-    for (values, label, color) in [(actual, "Actual", ACTUAL), (predicted, "Predicted", PREDICTED)]
-    {
+    // Actual is drawn wider underneath, so that it stays visible where the model is right.
+    for (values, label, color, width) in [
+        (actual, "Actual", ACTUAL, 5),
+        (predicted, "Predicted", PREDICTED, 2),
+    ] {
         let points = values.iter().enumerate().map(|(i, &v)| (i as f64, v));
+        let style = color.stroke_width(width);
         chart
-            .draw_series(LineSeries::new(points, color.stroke_width(2)))
+            .draw_series(LineSeries::new(points, style))
             .map_err(|e| fail(e.to_string()))?
             .label(label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
     }
     chart
         .configure_series_labels()
@@ -87,11 +94,15 @@ pub fn loss_curve(path: &Path, history: &[EpochRecord], title: &str) -> Result<(
         .map(|record| (record.epoch as f64, record.loss))
         .collect();
     if positive.is_empty() {
-        return Err(fail("the loss history has no positive finite value".to_string()));
+        return Err(fail(
+            "the loss history has no positive finite value".to_string(),
+        ));
     }
     let (low, high) = positive
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(_, v)| (lo.min(v), hi.max(v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(_, v)| {
+            (lo.min(v), hi.max(v))
+        });
     let last_epoch = positive.last().map_or(1.0, |&(epoch, _)| epoch).max(2.0);
 
     let root = BitMapBackend::new(path, SIZE).into_drawing_area();
@@ -106,13 +117,17 @@ pub fn loss_curve(path: &Path, history: &[EpochRecord], title: &str) -> Result<(
     chart
         .configure_mesh()
         .x_desc("epoch")
+        .x_label_formatter(&|v| format!("{v:.0}"))
         .y_desc("training loss (MSE, log scale)")
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .label_style(("sans-serif", 16))
         .draw()
         .map_err(|e| fail(e.to_string()))?;
     chart
-        .draw_series(LineSeries::new(positive.iter().copied(), ACTUAL.stroke_width(2)))
+        .draw_series(LineSeries::new(
+            positive.iter().copied(),
+            ACTUAL.stroke_width(2),
+        ))
         .map_err(|e| fail(e.to_string()))?;
     root.present().map_err(|e| fail(e.to_string()))
 }
@@ -130,8 +145,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("temporary directory");
         let predictions_png = dir.path().join("p.png");
         let loss_png = dir.path().join("l.png");
-        predictions(&predictions_png, &[0.1, 0.5, -0.2], &[0.0, 0.4, -0.1], "test")
-            .expect("drawable");
+        predictions(
+            &predictions_png,
+            &[0.1, 0.5, -0.2],
+            &[0.0, 0.4, -0.1],
+            "test",
+        )
+        .expect("drawable");
         let history: Vec<EpochRecord> = (1..=5)
             .map(|epoch| EpochRecord {
                 epoch,
@@ -148,13 +168,20 @@ mod tests {
     fn unwritable_path_is_an_error_naming_it() {
         let path = Path::new("/nonexistent-directory/p.png");
         let error = predictions(path, &[0.0, 1.0], &[0.0, 1.0], "t").expect_err("cannot write");
-        assert!(error.to_string().contains("/nonexistent-directory/p.png"), "{error}");
+        assert!(
+            error.to_string().contains("/nonexistent-directory/p.png"),
+            "{error}"
+        );
     }
 
     #[test]
     fn history_without_positive_loss_is_refused() {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let history = [EpochRecord { epoch: 1, loss: f64::NAN, elapsed_seconds: 0.0 }];
+        let history = [EpochRecord {
+            epoch: 1,
+            loss: f64::NAN,
+            elapsed_seconds: 0.0,
+        }];
         assert!(loss_curve(&dir.path().join("l.png"), &history, "t").is_err());
     }
 }

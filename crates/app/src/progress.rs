@@ -31,7 +31,9 @@ impl SharedHistory {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<EpochRecord>> {
         // A panic elsewhere cannot leave a half-pushed record, so a poisoned lock is still usable.
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

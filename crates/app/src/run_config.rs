@@ -71,7 +71,16 @@ mod tests {
     #[test]
     fn run_config_round_trips_through_json() {
         let cli = Cli::try_parse_from([
-            "app", "train", "--hidden", "8", "--activation", "tanh", "--seed", "5", "--steps", "4",
+            "app",
+            "train",
+            "--hidden",
+            "8",
+            "--activation",
+            "tanh",
+            "--seed",
+            "5",
+            "--steps",
+            "4",
         ])
         .expect("valid flags");
         let Command::Train(args) = cli.command else {

@@ -5,6 +5,7 @@ use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::InMemDataset;
 use burn::optim::AdamConfig;
 use burn::tensor::backend::AutodiffBackend;
+use burn::train::logger::InMemoryMetricLogger;
 use burn::train::metric::LossMetric;
 use burn::train::{Learner, SupervisedTraining};
 use data::{SequenceBatcher, SequenceItem, SyntheticDataset};
@@ -72,16 +73,22 @@ impl BackendJob for TrainJob {
             .build(InMemDataset::<SequenceItem>::new(Vec::new()));
 
         let history = SharedHistory::default();
-        let supervised = SupervisedTraining::new(artifacts.learner_log_dir(), train_loader, valid_loader)
+        let supervised = SupervisedTraining::new(artifacts.root(), train_loader, valid_loader)
             .metrics((LossMetric::new(),))
             .num_epochs(training.epochs)
+            // history.csv is our record; Burn's file logger would add a folder per epoch.
+            .with_metric_logger(InMemoryMetricLogger::new())
             // Burn would otherwise install a global logger and panic hook of its own.
             .with_application_logger(None);
         let reporter = EpochReporter::new(history.clone(), supervised.interrupter());
-        let optimizer = AdamConfig::new().with_epsilon(training.adam_epsilon as f32).init();
-        let result = supervised
-            .renderer(reporter)
-            .launch(Learner::new(model, optimizer, training.learning_rate));
+        let optimizer = AdamConfig::new()
+            .with_epsilon(training.adam_epsilon as f32)
+            .init();
+        let result = supervised.renderer(reporter).launch(Learner::new(
+            model,
+            optimizer,
+            training.learning_rate,
+        ));
         // Dropping the renderer closes Burn's dashboard before we print below it.
         drop(result.renderer);
         let model = result.model;

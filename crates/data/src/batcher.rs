@@ -65,8 +65,16 @@ mod tests {
 
         assert_eq!(batch.inputs.dims(), [3, 10, 1]);
         assert_eq!(batch.targets.dims(), [3, 1]);
-        let inputs = batch.inputs.into_data().to_vec::<f32>().expect("float data");
-        let targets = batch.targets.into_data().to_vec::<f32>().expect("float data");
+        let inputs = batch
+            .inputs
+            .into_data()
+            .to_vec::<f32>()
+            .expect("float data");
+        let targets = batch
+            .targets
+            .into_data()
+            .to_vec::<f32>()
+            .expect("float data");
         assert_eq!(inputs[10], data.input(1)[0] as f32);
         assert_eq!(inputs[29], data.input(2)[9] as f32);
         assert_eq!(targets[2], data.target(2)[0] as f32);
@@ -74,7 +82,10 @@ mod tests {
 
     #[test]
     fn several_features_keep_step_major_layout() {
-        let config = SyntheticConfig::new().with_samples(2).with_steps(3).with_features(2);
+        let config = SyntheticConfig::new()
+            .with_samples(2)
+            .with_steps(3)
+            .with_features(2);
         let data = SyntheticDataset::generate(&config).expect("sizes are valid");
         let items: Vec<_> = (0..2).filter_map(|index| data.get(index)).collect();
         let batch: SequenceBatch<NdArray> =
@@ -82,10 +93,7 @@ mod tests {
 
         assert_eq!(batch.inputs.dims(), [2, 3, 2]);
         assert_eq!(batch.targets.dims(), [2, 2]);
-        let step_2_feature_1: f32 = batch
-            .inputs
-            .slice([1..2, 2..3, 1..2])
-            .into_scalar();
+        let step_2_feature_1: f32 = batch.inputs.slice([1..2, 2..3, 1..2]).into_scalar();
         assert_eq!(step_2_feature_1, data.input(1)[5] as f32);
     }
 }

@@ -7,7 +7,7 @@
 //! use data::{SyntheticConfig, SyntheticDataset};
 //!
 //! let data = SyntheticDataset::generate(&SyntheticConfig::new()).unwrap();
-//! assert_eq!(data.len(), 100);
+//! assert_eq!(data.targets().len(), 100);
 //! // The first value NumPy draws after `np.random.seed(0)`.
 //! assert_eq!(data.input(0)[0], 1.764052345967664);
 //! ```

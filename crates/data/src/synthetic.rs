@@ -187,16 +187,23 @@ mod tests {
     fn csv_export_round_trips_to_the_fixture_text() {
         let data = SyntheticDataset::generate(&SyntheticConfig::new()).expect("defaults are valid");
         let mut written = Vec::new();
-        data.write_csv(&mut written).expect("writing to memory works");
+        data.write_csv(&mut written)
+            .expect("writing to memory works");
         let fixture = std::fs::read_to_string(FIXTURE).expect("the NumPy fixture should exist");
         let written = String::from_utf8(written).expect("CSV is UTF-8");
         // Both sides print the shortest round-tripping form, so the text itself matches.
-        assert_eq!(written.lines().collect::<Vec<_>>(), fixture.lines().collect::<Vec<_>>());
+        assert_eq!(
+            written.lines().collect::<Vec<_>>(),
+            fixture.lines().collect::<Vec<_>>()
+        );
     }
 
     #[test]
     fn targets_are_sine_of_the_mean_per_feature() {
-        let config = SyntheticConfig::new().with_samples(4).with_steps(3).with_features(2);
+        let config = SyntheticConfig::new()
+            .with_samples(4)
+            .with_steps(3)
+            .with_features(2);
         let data = SyntheticDataset::generate(&config).expect("sizes are valid");
         let input = data.input(2);
         let mean_of_feature_1 = (input[1] + input[3] + input[5]) / 3.0;
@@ -223,7 +230,10 @@ mod tests {
             (SyntheticConfig::new().with_features(0), "features"),
         ] {
             let error = SyntheticDataset::generate(&config).expect_err("zero is invalid");
-            assert_eq!(error.to_string(), format!("{name} must be at least 1 (got 0)"));
+            assert_eq!(
+                error.to_string(),
+                format!("{name} must be at least 1 (got 0)")
+            );
         }
     }
 
@@ -231,6 +241,9 @@ mod tests {
     fn config_round_trips_through_json() {
         let config = SyntheticConfig::new().with_seed(7).with_steps(12);
         let json = config.to_string();
-        assert_eq!(SyntheticConfig::load_binary(json.as_bytes()).expect("valid JSON"), config);
+        assert_eq!(
+            SyntheticConfig::load_binary(json.as_bytes()).expect("valid JSON"),
+            config
+        );
     }
 }

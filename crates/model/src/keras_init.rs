@@ -36,8 +36,12 @@ pub fn lstm<B: Backend>(mut lstm: Lstm<B>, device: &B::Device) -> Lstm<B> {
         let bias = if index == 1 { 1.0 } else { 0.0 };
         gate.input_transform.weight = Param::from_tensor(input_kernel);
         gate.input_transform.bias = Some(Param::from_tensor(Tensor::full([hidden], bias, device)));
-        gate.hidden_transform.weight =
-            Param::from_tensor(recurrent_kernel.clone().slice([0..hidden, columns]).detach());
+        gate.hidden_transform.weight = Param::from_tensor(
+            recurrent_kernel
+                .clone()
+                .slice([0..hidden, columns])
+                .detach(),
+        );
         gate.hidden_transform.bias = Some(Param::from_tensor(Tensor::zeros([hidden], device)));
     }
     lstm
@@ -97,7 +101,11 @@ mod tests {
             (input + hidden).into_data().to_vec().expect("float data")
         };
         assert!(bias_sum(&model.lstm.forget_gate).iter().all(|&b| b == 1.0));
-        for gate in [&model.lstm.input_gate, &model.lstm.cell_gate, &model.lstm.output_gate] {
+        for gate in [
+            &model.lstm.input_gate,
+            &model.lstm.cell_gate,
+            &model.lstm.output_gate,
+        ] {
             assert!(bias_sum(gate).iter().all(|&b| b == 0.0));
         }
     }
@@ -108,6 +116,9 @@ mod tests {
         let limit = (6.0f32 / 201.0).sqrt();
         let weights = model.lstm.cell_gate.input_transform.weight.val();
         let largest = weights.abs().max().into_scalar();
-        assert!(largest <= limit && largest > limit / 2.0, "{largest} vs {limit}");
+        assert!(
+            largest <= limit && largest > limit / 2.0,
+            "{largest} vs {limit}"
+        );
     }
 }
