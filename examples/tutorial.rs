@@ -3,13 +3,13 @@
 //!
 //! Run: `cargo run -p app --example tutorial [EPOCHS]` (default 100).
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use app::artifacts::ArtifactDir;
 use app::backend::run_on;
 use app::cli::BackendKind;
 use app::evaluate::loss_line;
-use app::run_config::{RunConfig, TrainingConfig};
-use app::train::TrainJob;
+use app::run_config::{DataSource, RunConfig, TrainingConfig};
+use app::train::{TrainJob, TrainOutcome};
 use data::SyntheticConfig;
 use model::LstmRegressorConfig;
 
@@ -21,16 +21,20 @@ fn main() -> Result<()> {
     // The tutorial: np.random.seed(0); X = randn(100, 10, 1); Adam(1e-3, eps 1e-7); batch 32.
     let config = RunConfig::new(
         LstmRegressorConfig::new(),
-        SyntheticConfig::new(),
+        DataSource::Synthetic(SyntheticConfig::new()),
         TrainingConfig::new(epochs, 32, 1e-3, 1e-7, 0, "ndarray".to_string()),
     );
     let artifacts = ArtifactDir::create(std::env::temp_dir().join("lstm-tutorial-example"))?;
     let report = run_on(BackendKind::Ndarray, TrainJob { config, artifacts })?;
-    println!("{}", loss_line(report.evaluation.mse));
+    let TrainOutcome::Synthetic(evaluation) = &report.outcome else {
+        bail!("the tutorial trains on the synthetic data");
+    };
+    println!("{}", loss_line(evaluation.mse));
+    let loss = |record: Option<&app::artifacts::EpochRecord>| record.map_or(f64::NAN, |r| r.loss);
     println!(
         "first/last epoch loss: {:.3e} / {:.3e}",
-        report.history.first().map_or(f64::NAN, |r| r.loss),
-        report.history.last().map_or(f64::NAN, |r| r.loss)
+        loss(report.history.first()),
+        loss(report.history.last())
     );
     Ok(())
 }

@@ -230,3 +230,210 @@ mod wgpu {
         );
     }
 }
+
+mod series {
+    use super::*;
+
+    const AIR: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/data/airpassengers.csv"
+    );
+
+    fn metrics(path: &Path) -> serde_json::Value {
+        let text = std::fs::read_to_string(path).expect("metrics.json exists");
+        serde_json::from_str(&text).expect("metrics.json is JSON")
+    }
+
+    #[test]
+    fn train_on_a_csv_then_forecast_and_plot() {
+        let work = tempfile::tempdir().expect("temporary directory");
+        let run = work.path().join("air");
+        let run_arg = run.to_str().expect("UTF-8 temp path");
+        let output = app(
+            &[
+                "train",
+                "--csv",
+                AIR,
+                "--column",
+                "passengers",
+                "--date-column",
+                "month",
+                "--season",
+                "12",
+                "--epochs",
+                "2",
+                "--artifact-dir",
+                run_arg,
+            ],
+            work.path(),
+        );
+        let stdout = text(&output.stdout);
+        assert!(
+            output.status.success(),
+            "train failed: {}",
+            text(&output.stderr)
+        );
+        // Validation is on by default: each epoch line carries its validation loss.
+        assert_eq!(
+            stdout.lines().filter(|l| l.contains("valid_loss")).count(),
+            2,
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("Test part: 17 forecasts of 1 step(s) from 1959-08 on"),
+            "{stdout}"
+        );
+        let trained = metrics(&run.join("metrics.json"));
+        for forecaster in ["model", "naive", "seasonal_naive"] {
+            for measure in ["rmse", "mae", "mape", "smape"] {
+                let value = trained[forecaster][measure].as_f64();
+                assert!(
+                    value.is_some_and(f64::is_finite),
+                    "{forecaster}.{measure}: {trained}"
+                );
+            }
+        }
+        // Hand-checked baselines on the last 17 months (see README): persistence and last year.
+        let naive = trained["naive"]["rmse"].as_f64().expect("a number");
+        let seasonal = trained["seasonal_naive"]["rmse"]
+            .as_f64()
+            .expect("a number");
+        assert!(
+            (naive - 54.367).abs() < 1e-3 && (seasonal - 52.516).abs() < 1e-3,
+            "{trained}"
+        );
+
+        let output = app(&["forecast", "--artifact-dir", run_arg], work.path());
+        let stdout = text(&output.stdout);
+        assert!(
+            output.status.success(),
+            "forecast failed: {}",
+            text(&output.stderr)
+        );
+        assert!(
+            stdout.contains("Next 1 value(s) after the end:"),
+            "{stdout}"
+        );
+        assert_eq!(
+            metrics(&run.join("metrics.json")),
+            trained,
+            "forecast reproduces train's test"
+        );
+        let table = std::fs::read_to_string(run.join("forecast.csv")).expect("forecast.csv");
+        let mut lines = table.lines();
+        assert_eq!(
+            lines.next(),
+            Some("origin,step,date,actual,forecast,naive,seasonal_naive")
+        );
+        let rows: Vec<&str> = lines.collect();
+        assert_eq!(rows.len(), 18, "17 test forecasts and 1 after the end");
+        assert!(
+            rows[0].starts_with("1959-07,1,1959-08,559.0,"),
+            "{}",
+            rows[0]
+        );
+        assert!(rows[17].starts_with("1960-12,1,+1,,"), "{}", rows[17]);
+        assert!(is_png(&run.join("forecast.png")));
+
+        let output = app(&["plot", "--artifact-dir", run_arg], work.path());
+        assert!(
+            output.status.success(),
+            "plot failed: {}",
+            text(&output.stderr)
+        );
+        assert!(is_png(&run.join("loss.png")));
+    }
+
+    #[test]
+    fn every_bad_csv_is_one_clear_line() {
+        let work = tempfile::tempdir().expect("temporary directory");
+        let short: String = std::iter::once("v".to_string())
+            .chain((0..20).map(|i| i.to_string()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let cases: &[(&str, &str, &str)] = &[
+            ("empty.csv", "", "empty.csv is empty"),
+            (
+                "header.csv",
+                "t,v\n",
+                "header.csv has a header but no data rows",
+            ),
+            (
+                "ragged.csv",
+                "t,v\n1,2\n3\n",
+                "ragged.csv, line 3: 1 cells where the first row has 2",
+            ),
+            (
+                "text.csv",
+                "t,v\n1,2\n2,abc\n",
+                "text.csv, line 3, column 'v': 'abc' is not a number",
+            ),
+            (
+                "nan.csv",
+                "t,v\n1,2\n2,NaN\n",
+                "nan.csv, line 3, column 'v': NaN value; repair with --fill",
+            ),
+            (
+                "inf.csv",
+                "t,v\n1,2\n2,inf\n",
+                "inf.csv, line 3, column 'v': infinite value",
+            ),
+            (
+                "hole.csv",
+                "t,v\n1,2\n2,\n",
+                "hole.csv, line 3, column 'v': empty value",
+            ),
+            (
+                "short.csv",
+                short.as_str(),
+                "the series 'v' (20 values) is too short",
+            ),
+        ];
+        for (name, content, expected) in cases {
+            std::fs::write(work.path().join(name), content).expect("writable");
+            let output = app(
+                &["train", "--csv", name, "--column", "v", "--epochs", "1"],
+                work.path(),
+            );
+            assert_clean_error(&output, expected);
+            assert_eq!(text(&output.stderr).lines().count(), 1, "{name}: one line");
+        }
+        let output = app(
+            &["train", "--csv", "missing.csv", "--column", "v"],
+            work.path(),
+        );
+        assert_clean_error(&output, "cannot read");
+        assert_clean_error(&output, "missing.csv");
+        let output = app(
+            &["train", "--csv", "text.csv", "--column", "w"],
+            work.path(),
+        );
+        assert_clean_error(&output, "no column 'w'; the columns are: t, v");
+    }
+
+    #[test]
+    fn fill_repairs_what_would_be_refused() {
+        let work = tempfile::tempdir().expect("temporary directory");
+        let mut content = String::from("v\n");
+        for i in 0..60 {
+            content.push_str(if i == 30 { "NaN\n" } else { "1.5\n" });
+        }
+        std::fs::write(work.path().join("gap.csv"), content).expect("writable");
+        let args = [
+            "train", "--csv", "gap.csv", "--column", "v", "--window", "3", "--epochs", "1",
+        ];
+        assert_clean_error(&app(&args, work.path()), "line 32, column 'v': NaN value");
+        let repaired: Vec<&str> = args.iter().copied().chain(["--fill", "linear"]).collect();
+        let output = app(&repaired, work.path());
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+
+    #[test]
+    fn forecast_needs_a_series_run() {
+        let work = tempfile::tempdir().expect("temporary directory");
+        let output = app(&["train", "--epochs", "1", "--samples", "8"], work.path());
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let output = app(&["forecast"], work.path());
+        assert_clean_error(&output, "trained on the synthetic data, not a series");
+    }
+}

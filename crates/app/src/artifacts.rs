@@ -24,6 +24,8 @@ pub struct EpochRecord {
     pub epoch: usize,
     /// Mean training loss over the epoch's batches, weighted by batch size (what Keras reports).
     pub loss: f64,
+    /// The same over the validation windows, when the run has a validation part.
+    pub valid_loss: Option<f64>,
     /// Seconds since training started, at the end of this epoch.
     pub elapsed_seconds: f64,
 }
@@ -144,7 +146,31 @@ impl ArtifactDir {
             .with_context(|| format!("cannot load the model from {}", path.display()))
     }
 
-    /// Writes `history.csv` (columns `epoch,loss,elapsed_seconds`).
+    /// The forecasts table, `forecast.csv`.
+    pub fn forecast_table_path(&self) -> PathBuf {
+        self.root.join("forecast.csv")
+    }
+
+    /// The forecast figure, `forecast.png`.
+    pub fn forecast_plot_path(&self) -> PathBuf {
+        self.root.join("forecast.png")
+    }
+
+    /// The test metrics of model and baselines, `metrics.json`.
+    pub fn metrics_path(&self) -> PathBuf {
+        self.root.join("metrics.json")
+    }
+
+    /// Writes `metrics.json`.
+    pub fn save_metrics(&self, metrics: &crate::metrics::MetricsReport) -> Result<()> {
+        write_atomically(&self.metrics_path(), |file| {
+            serde_json::to_writer_pretty(&mut *file, metrics)?;
+            file.write_all(b"\n")?;
+            Ok(())
+        })
+    }
+
+    /// Writes `history.csv` (columns `epoch,loss,valid_loss,elapsed_seconds`).
     pub fn save_history(&self, history: &[EpochRecord]) -> Result<()> {
         write_atomically(&self.history_path(), |file| {
             let mut csv = csv::Writer::from_writer(file);
@@ -221,18 +247,23 @@ mod tests {
             EpochRecord {
                 epoch: 1,
                 loss: 0.25,
+                valid_loss: None,
                 elapsed_seconds: 0.5,
             },
             EpochRecord {
                 epoch: 2,
                 loss: 1.0 / 3.0,
+                valid_loss: Some(0.5),
                 elapsed_seconds: 1.0,
             },
         ];
         artifacts.save_history(&history).expect("writable");
         assert_eq!(artifacts.load_history().expect("readable"), history);
         let text = fs::read_to_string(artifacts.history_path()).expect("written");
-        assert!(text.starts_with("epoch,loss,elapsed_seconds\n"), "{text}");
+        assert!(
+            text.starts_with("epoch,loss,valid_loss,elapsed_seconds\n1,0.25,,0.5\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use data::{ColumnRef, FillPolicy};
 use model::CellActivation;
+use serde::{Deserialize, Serialize};
 
 /// Train an LSTM on the Keras tutorial's data with Burn, evaluate it and plot its predictions.
 #[derive(Debug, Parser)]
@@ -20,8 +22,12 @@ pub struct Cli {
 pub enum Command {
     /// Fit the LSTM with Adam and MSE, print the evaluation loss and save the run.
     Train(TrainArgs),
-    /// Plot a saved run: predictions.png (actual vs predicted) and loss.png (loss per epoch).
+    /// Plot a saved run: loss.png (loss per epoch), and predictions.png (actual vs predicted) for
+    /// the synthetic data or forecast.png for a series.
     Plot(PlotArgs),
+    /// Forecast with a run trained on a series (--csv): the test part from every window (rolling
+    /// origin) and the values after the end; writes forecast.csv, forecast.png and metrics.json.
+    Forecast(ForecastArgs),
     /// Write the synthetic data set as CSV (columns x0..x{steps-1},y), exactly as NumPy makes it.
     Dataset(DatasetArgs),
 }
@@ -69,6 +75,87 @@ pub struct DataArgs {
     pub steps: usize,
 }
 
+/// How missing values in a CSV series are handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FillArg {
+    /// Refuse empty, NaN and infinite cells, naming the first.
+    None,
+    /// Repeat the last valid value.
+    Previous,
+    /// Interpolate between the valid neighbours.
+    Linear,
+}
+
+impl From<FillArg> for FillPolicy {
+    fn from(value: FillArg) -> Self {
+        match value {
+            FillArg::None => FillPolicy::None,
+            FillArg::Previous => FillPolicy::Previous,
+            FillArg::Linear => FillPolicy::Linear,
+        }
+    }
+}
+
+/// How a series is scaled before training.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScaleArg {
+    /// To [0, 1] over the fitted values.
+    Minmax,
+    /// To zero mean and unit standard deviation.
+    Standard,
+    /// Not at all.
+    None,
+}
+
+/// Which values the scaler is fitted on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScaleFit {
+    /// The training part only: nothing leaks from validation or test values.
+    Train,
+    /// The whole series, as some tutorials do (leaks the test range into training; for
+    /// reproducing them only).
+    All,
+}
+
+/// A real series: `--csv FILE --column NAME_OR_INDEX` instead of the synthetic data.
+#[derive(Clone, Debug, Args)]
+pub struct SeriesArgs {
+    /// Train on a univariate series from this CSV file instead of the synthetic data.
+    #[arg(long, requires = "column", conflicts_with_all = ["samples", "steps"])]
+    pub csv: Option<PathBuf>,
+    /// The value column of --csv, by header name or 0-based index.
+    #[arg(long, requires = "csv", value_parser = parse_column)]
+    pub column: Option<ColumnRef>,
+    /// A date (or label) column of --csv, for plot axes and forecast.csv.
+    #[arg(long, requires = "csv", value_parser = parse_column)]
+    pub date_column: Option<ColumnRef>,
+    /// Empty, NaN or infinite values: refuse them (none) or repair them.
+    #[arg(long, value_enum, default_value_t = FillArg::None, requires = "csv")]
+    pub fill: FillArg,
+    /// Past values the model sees per forecast.
+    #[arg(long, default_value_t = 12, value_parser = at_least_one(), requires = "csv")]
+    pub window: usize,
+    /// Future values predicted per forecast (direct multi-step).
+    #[arg(long, default_value_t = 1, value_parser = at_least_one(), requires = "csv")]
+    pub horizon: usize,
+    /// Fraction of the series, at its end, kept for testing.
+    #[arg(long, default_value_t = 0.2, value_parser = fraction, requires = "csv")]
+    pub test_fraction: f64,
+    /// Fraction just before the test part used for validation (0 for none).
+    #[arg(long, default_value_t = 0.1, value_parser = fraction, requires = "csv")]
+    pub validation_fraction: f64,
+    /// Scaling of the series before training; undone for metrics and plots.
+    #[arg(long, value_enum, default_value_t = ScaleArg::Minmax, requires = "csv")]
+    pub scale: ScaleArg,
+    /// The values the scaler is fitted on.
+    #[arg(long, value_enum, default_value_t = ScaleFit::Train, requires = "csv")]
+    pub scale_fit: ScaleFit,
+    /// Season length for the seasonal-naive baseline (e.g. 12 for monthly data).
+    #[arg(long, value_parser = at_least_one(), requires = "csv")]
+    pub season: Option<usize>,
+}
+
 /// `train` options; the defaults are the tutorial's.
 #[derive(Clone, Debug, Args)]
 pub struct TrainArgs {
@@ -96,6 +183,9 @@ pub struct TrainArgs {
     /// The data.
     #[command(flatten)]
     pub data: DataArgs,
+    /// A real series instead.
+    #[command(flatten)]
+    pub series: SeriesArgs,
     /// Directory for the model, its configuration, the loss history and the plots.
     #[arg(long, default_value = "artifacts")]
     pub artifact_dir: PathBuf,
@@ -112,6 +202,21 @@ pub struct PlotArgs {
     pub artifact_dir: PathBuf,
 }
 
+/// `forecast` options.
+#[derive(Clone, Debug, Args)]
+pub struct ForecastArgs {
+    /// Compute backend for the forecasts.
+    #[arg(long, value_enum, default_value_t = BackendKind::Ndarray)]
+    pub backend: BackendKind,
+    /// Directory of a run saved by `train --csv`; the results are written there too.
+    #[arg(long, default_value = "artifacts")]
+    pub artifact_dir: PathBuf,
+    /// Forecast this CSV file (same columns) instead of the one the run was trained on, e.g. the
+    /// same series with newer values appended.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+}
+
 /// `dataset` options.
 #[derive(Clone, Debug, Args)]
 pub struct DatasetArgs {
@@ -125,6 +230,22 @@ pub struct DatasetArgs {
 
 fn at_least_one() -> RangedU64ValueParser<usize> {
     RangedU64ValueParser::new().range(1..)
+}
+
+fn parse_column(text: &str) -> Result<ColumnRef, String> {
+    match text.parse::<ColumnRef>() {
+        Ok(ColumnRef::Name(name)) if name.trim().is_empty() => Err("must not be empty".into()),
+        Ok(column) => Ok(column),
+        Err(never) => match never {},
+    }
+}
+
+fn fraction(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if (0.0..1.0).contains(&value) => Ok(value),
+        Ok(_) => Err("must be at least 0 and below 1".to_string()),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 fn positive_float(text: &str) -> Result<f64, String> {
@@ -168,10 +289,28 @@ mod tests {
             ["--learning-rate", "-1"],
             ["--learning-rate", "nan"],
             ["--seed", "-1"],
+            ["--column", "x"],
+            ["--window", "3"],
         ] {
             let result = Cli::try_parse_from(["app", "train", flags[0], flags[1]]);
             assert!(result.is_err(), "{flags:?} should be refused");
         }
+    }
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn series_flags_are_checked() {
+        let parse = |flags: &[&str]| Cli::try_parse_from(["app", "train"].iter().chain(flags));
+        assert!(parse(&["--csv", "a.csv", "--column", "v"]).is_ok());
+        assert!(parse(&["--csv", "a.csv"]).is_err(), "--csv needs --column");
+        assert!(parse(&["--csv", "a.csv", "--column", "v", "--samples", "5"]).is_err());
+        assert!(parse(&["--csv", "a.csv", "--column", "v", "--test-fraction", "1"]).is_err());
+        assert!(parse(&["--csv", "a.csv", "--column", "v", "--horizon", "0"]).is_err());
     }
 
     #[test]

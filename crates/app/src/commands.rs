@@ -7,25 +7,34 @@ use data::{SyntheticConfig, SyntheticDataset};
 
 use crate::artifacts::{write_atomically, ArtifactDir};
 use crate::backend::run_on;
-use crate::cli::{Cli, Command, DatasetArgs, PlotArgs, TrainArgs};
+use crate::cli::{Cli, Command, DatasetArgs, ForecastArgs, PlotArgs, TrainArgs};
 use crate::evaluate::{loss_line, EvaluateSavedRun};
+use crate::forecast::{self, ForecastOutcome, ForecastSavedRun};
+use crate::metrics;
 use crate::plot;
-use crate::run_config::RunConfig;
-use crate::train::TrainJob;
+use crate::run_config::{DataSource, RunConfig};
+use crate::train::{TrainJob, TrainOutcome};
 
 /// Runs the command the user asked for.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train(args) => train(&args),
         Command::Plot(args) => plot(&args),
+        Command::Forecast(args) => forecast(&args),
         Command::Dataset(args) => dataset(&args),
     }
 }
 
 /// A one-line description of a run, used in messages and plot titles.
 fn describe(config: &RunConfig) -> String {
+    let data = match &config.data {
+        DataSource::Synthetic(_) => String::new(),
+        DataSource::Series(series) => {
+            format!(", window {}, horizon {}", series.window, series.horizon)
+        }
+    };
     format!(
-        "LSTM({}, {}) + Linear({}), {} epochs, seed {}",
+        "LSTM({}, {}) + Linear({}){data}, {} epochs, seed {}",
         config.model.hidden,
         config.model.activation,
         config.model.outputs,
@@ -37,20 +46,46 @@ fn describe(config: &RunConfig) -> String {
 fn train(args: &TrainArgs) -> Result<()> {
     let job = TrainJob::from_args(args)?;
     let config = &job.config;
+    let data = match &config.data {
+        DataSource::Synthetic(synthetic) => format!(
+            "{} sequences of {} steps",
+            synthetic.samples, synthetic.steps
+        ),
+        DataSource::Series(series) => format!("{}", series.csv.display()),
+    };
     println!(
-        "Training {} on {} sequences of {} steps, batch {}, Adam lr {}, backend {}",
+        "Training {} on {data}, batch {}, Adam lr {}, backend {}",
         describe(config),
-        config.data.samples,
-        config.data.steps,
         config.training.batch_size,
         config.training.learning_rate,
         config.training.backend,
     );
     let report = run_on(args.backend, job)?;
-    println!("{}", loss_line(report.evaluation.mse));
     let dir = report.artifacts.root().display();
-    println!("Saved model.mpk, config.json and history.csv in {dir}; draw them with: app plot --artifact-dir {dir}");
+    match &report.outcome {
+        TrainOutcome::Synthetic(evaluation) => {
+            println!("{}", loss_line(evaluation.mse));
+            println!("Saved model.mpk, config.json and history.csv in {dir}; draw them with: app plot --artifact-dir {dir}");
+        }
+        TrainOutcome::Series(outcome) => {
+            print_metrics(outcome);
+            println!("Saved model.mpk, config.json, history.csv and metrics.json in {dir}; forecast with: app forecast --artifact-dir {dir}");
+        }
+    }
     Ok(())
+}
+
+fn print_metrics(outcome: &ForecastOutcome) {
+    let prepared = &outcome.prepared;
+    let first = outcome.forecast.origins.first().copied().unwrap_or(0);
+    println!(
+        "Test part: {} forecasts of {} step(s) from {} on, in the units of '{}':",
+        outcome.metrics.forecasts,
+        outcome.metrics.horizon,
+        prepared.label(first),
+        prepared.series.name,
+    );
+    print!("{}", metrics::table(&outcome.metrics));
 }
 
 fn plot(args: &PlotArgs) -> Result<()> {
@@ -58,27 +93,82 @@ fn plot(args: &PlotArgs) -> Result<()> {
     let config = artifacts.load_config()?;
     let history = artifacts.load_history()?;
     let title = describe(&config);
-    let evaluation = run_on(
+    let loss_png = artifacts.loss_plot_path();
+    match &config.data {
+        DataSource::Synthetic(_) => {
+            let evaluation = run_on(
+                args.backend,
+                EvaluateSavedRun {
+                    config,
+                    artifacts: artifacts.clone(),
+                },
+            )?;
+            let predictions_png = artifacts.predictions_plot_path();
+            plot::predictions(
+                &predictions_png,
+                &evaluation.targets,
+                &evaluation.predictions,
+                &format!("Actual vs Predicted, MSE {:.3e}: {title}", evaluation.mse),
+            )?;
+            println!("{}", loss_line(evaluation.mse));
+            println!("Wrote {}", predictions_png.display());
+        }
+        DataSource::Series(_) => {
+            let outcome = run_on(
+                args.backend,
+                ForecastSavedRun {
+                    config,
+                    artifacts: artifacts.clone(),
+                    csv: None,
+                },
+            )?;
+            let forecast_png = artifacts.forecast_plot_path();
+            plot::forecast(&forecast_png, &outcome, &title)?;
+            println!("Wrote {}", forecast_png.display());
+        }
+    }
+    plot::loss_curve(&loss_png, &history, &format!("Training loss: {title}"))?;
+    println!("Wrote {}", loss_png.display());
+    Ok(())
+}
+
+fn forecast(args: &ForecastArgs) -> Result<()> {
+    let artifacts = ArtifactDir::new(&args.artifact_dir);
+    let config = artifacts.load_config()?;
+    let title = describe(&config);
+    let season = match &config.data {
+        DataSource::Series(series) => series.season,
+        DataSource::Synthetic(_) => None,
+    };
+    let outcome = run_on(
         args.backend,
-        EvaluateSavedRun {
+        ForecastSavedRun {
             config,
             artifacts: artifacts.clone(),
+            csv: args.csv.clone(),
         },
     )?;
+    print_metrics(&outcome);
+    let future: Vec<String> = outcome
+        .forecast
+        .future
+        .iter()
+        .map(|v| format!("{v:.3}"))
+        .collect();
+    println!(
+        "Next {} value(s) after the end: {}",
+        future.len(),
+        future.join(", ")
+    );
 
-    let predictions_png = artifacts.predictions_plot_path();
-    plot::predictions(
-        &predictions_png,
-        &evaluation.targets,
-        &evaluation.predictions,
-        &format!("Actual vs Predicted, MSE {:.3e}: {title}", evaluation.mse),
-    )?;
-    let loss_png = artifacts.loss_plot_path();
-    plot::loss_curve(&loss_png, &history, &format!("Training loss: {title}"))?;
-
-    println!("{}", loss_line(evaluation.mse));
-    println!("Wrote {}", predictions_png.display());
-    println!("Wrote {}", loss_png.display());
+    let table = artifacts.forecast_table_path();
+    forecast::write_table(&table, &outcome.prepared, &outcome.forecast, season)?;
+    artifacts.save_metrics(&outcome.metrics)?;
+    let figure = artifacts.forecast_plot_path();
+    plot::forecast(&figure, &outcome, &title)?;
+    for path in [table, artifacts.metrics_path(), figure] {
+        println!("Wrote {}", path.display());
+    }
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! Predicting and scoring a trained model on a dataset (Keras' `predict` and `evaluate`).
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::module::AutodiffModule;
@@ -11,7 +11,7 @@ use model::LstmRegressor;
 
 use crate::artifacts::ArtifactDir;
 use crate::backend::BackendJob;
-use crate::run_config::RunConfig;
+use crate::run_config::{DataSource, RunConfig};
 
 /// Predictions next to the targets, and their mean squared error.
 #[derive(Clone, Debug)]
@@ -69,8 +69,13 @@ impl BackendJob for EvaluateSavedRun {
     type Output = Evaluation;
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Evaluation> {
-        let dataset =
-            SyntheticDataset::generate(&self.config.data).context("invalid data settings")?;
+        let DataSource::Synthetic(synthetic) = &self.config.data else {
+            bail!(
+                "the run in {} was trained on a series; use `app forecast`",
+                self.artifacts.root().display()
+            );
+        };
+        let dataset = SyntheticDataset::generate(synthetic).context("invalid data settings")?;
         // Inference needs no gradient tracking: use the inner backend's model.
         let model = self
             .artifacts

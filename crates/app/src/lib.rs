@@ -1,4 +1,4 @@
-//! The command line of the toolkit: `train`, `plot` and `dataset`.
+//! The command line of the toolkit: `train`, `plot`, `forecast` and `dataset`.
 //!
 //! Everything below [`backend`] is generic over the Burn backend; [`backend`] is the one place
 //! that names `NdArray` and `Wgpu`.
@@ -8,6 +8,8 @@ pub mod backend;
 pub mod cli;
 pub mod commands;
 pub mod evaluate;
+pub mod forecast;
+pub mod metrics;
 pub mod plot;
 pub mod progress;
 pub mod run_config;

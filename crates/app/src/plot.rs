@@ -8,10 +8,14 @@ use plotters::prelude::*;
 use plotters::style::FontStyle;
 
 use crate::artifacts::EpochRecord;
+use crate::forecast::ForecastOutcome;
 
 const SIZE: (u32, u32) = (1000, 600);
 const ACTUAL: RGBColor = RGBColor(31, 119, 180);
 const PREDICTED: RGBColor = RGBColor(255, 127, 14);
+const FUTURE: RGBColor = RGBColor(214, 39, 40);
+const VALIDATION_SHADE: RGBColor = RGBColor(255, 221, 87);
+const TEST_SHADE: RGBColor = RGBColor(120, 200, 120);
 
 /// Plotters draws text with a font we ship (DejaVu Sans), so plots need no system fonts.
 fn register_font() {
@@ -84,26 +88,34 @@ pub fn predictions(path: &Path, actual: &[f64], predicted: &[f64], title: &str) 
     root.present().map_err(|e| fail(e.to_string()))
 }
 
-/// Draws the training loss per epoch, on a log scale, into the PNG at `path`.
+/// Draws the training (and, when recorded, validation) loss per epoch, on a log scale, into the
+/// PNG at `path`.
 pub fn loss_curve(path: &Path, history: &[EpochRecord], title: &str) -> Result<()> {
     register_font();
     let fail = plot_error(path);
-    let positive: Vec<(f64, f64)> = history
+    let usable = |loss: f64| loss > 0.0 && loss.is_finite();
+    let train: Vec<(f64, f64)> = history
         .iter()
-        .filter(|record| record.loss > 0.0 && record.loss.is_finite())
+        .filter(|record| usable(record.loss))
         .map(|record| (record.epoch as f64, record.loss))
         .collect();
-    if positive.is_empty() {
+    let valid: Vec<(f64, f64)> = history
+        .iter()
+        .filter_map(|record| record.valid_loss.map(|loss| (record.epoch as f64, loss)))
+        .filter(|&(_, loss)| usable(loss))
+        .collect();
+    if train.is_empty() {
         return Err(fail(
             "the loss history has no positive finite value".to_string(),
         ));
     }
-    let (low, high) = positive
+    let (low, high) = train
         .iter()
+        .chain(&valid)
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(_, v)| {
             (lo.min(v), hi.max(v))
         });
-    let last_epoch = positive.last().map_or(1.0, |&(epoch, _)| epoch).max(2.0);
+    let last_epoch = train.last().map_or(1.0, |&(epoch, _)| epoch).max(2.0);
 
     let root = BitMapBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
@@ -118,16 +130,175 @@ pub fn loss_curve(path: &Path, history: &[EpochRecord], title: &str) -> Result<(
         .configure_mesh()
         .x_desc("epoch")
         .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_desc("training loss (MSE, log scale)")
+        .y_desc("loss (MSE in training units, log scale)")
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .label_style(("sans-serif", 16))
         .draw()
         .map_err(|e| fail(e.to_string()))?;
+    for (points, label, color) in [
+        (&train, "training", ACTUAL),
+        (&valid, "validation", PREDICTED),
+    ] {
+        if points.is_empty() {
+            continue;
+        }
+        let style = color.stroke_width(2);
+        chart
+            .draw_series(LineSeries::new(points.iter().copied(), style))
+            .map_err(|e| fail(e.to_string()))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
+    }
+    chart
+        .configure_series_labels()
+        .label_font(("sans-serif", 16))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| fail(e.to_string()))?;
+    root.present().map_err(|e| fail(e.to_string()))
+}
+
+/// Draws a series with its split shaded, the test forecasts and the values forecast after its
+/// end, into the PNG at `path`. With dates, the x axis shows them.
+pub fn forecast(path: &Path, outcome: &ForecastOutcome, title: &str) -> Result<()> {
+    register_font();
+    let fail = plot_error(path);
+    let prepared = &outcome.prepared;
+    let values = &prepared.series.values;
+    let horizon = prepared.spec.horizon;
+    let len = values.len();
+    let forecasts = &outcome.forecast;
+    let (low, high) = values
+        .iter()
+        .chain(forecasts.predicted.iter().flatten())
+        .chain(&forecasts.future)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    let margin = ((high - low) * 0.06).max(1e-6);
+    let (y_low, y_high) = (low - margin, high + margin);
+    let x_end = (len + horizon) as f64;
+
+    let root = BitMapBackend::new(path, (1200, 600)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(72)
+        .build_cartesian_2d(0.0..x_end, y_low..y_high)
+        .map_err(|e| fail(e.to_string()))?;
+    let label = |x: &f64| {
+        let index = x.round();
+        if index >= 0.0 && (index as usize) < len {
+            prepared.label(index as usize)
+        } else {
+            format!("{index:.0}")
+        }
+    };
+    chart
+        .configure_mesh()
+        .x_desc(match prepared.series.dates {
+            Some(_) => "date",
+            None => "index",
+        })
+        .y_desc(prepared.series.name.as_str())
+        .x_label_formatter(&label)
+        .y_label_formatter(&|v| {
+            if high - low >= 10.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.3}")
+            }
+        })
+        .label_style(("sans-serif", 15))
+        .draw()
+        .map_err(|e| fail(e.to_string()))?;
+
+    let split = &prepared.split;
+    for (range, name, color) in [
+        (&split.validation, "validation part", VALIDATION_SHADE),
+        (&split.test, "test part", TEST_SHADE),
+    ] {
+        if range.is_empty() {
+            continue;
+        }
+        let shade = color.mix(0.25).filled();
+        let corners = [
+            (range.start as f64 - 0.5, y_low),
+            (range.end as f64 - 0.5, y_high),
+        ];
+        chart
+            .draw_series([Rectangle::new(corners, shade)])
+            .map_err(|e| fail(e.to_string()))?
+            .label(name)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 24, y + 6)], shade));
+    }
+
+    let history = values.iter().enumerate().map(|(i, &v)| (i as f64, v));
+    chart
+        .draw_series(LineSeries::new(history, ACTUAL.stroke_width(2)))
+        .map_err(|e| fail(e.to_string()))?
+        .label(prepared.series.name.as_str())
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], ACTUAL.stroke_width(2)));
+
+    // Each forecast starts from the last value its window saw.
+    let path_of = |origin: usize, steps: &[f64]| -> Vec<(f64, f64)> {
+        std::iter::once(((origin - 1) as f64, values[origin - 1]))
+            .chain(
+                steps
+                    .iter()
+                    .enumerate()
+                    .map(|(h, &v)| ((origin + h) as f64, v)),
+            )
+            .collect()
+    };
+    // Many overlapping multi-step paths read better thin.
+    let forecast_style = PREDICTED.stroke_width(if horizon == 1 { 2 } else { 1 });
+    let test_paths: Vec<Vec<(f64, f64)>> = if horizon == 1 {
+        // One-step forecasts read best as one line.
+        let points = forecasts
+            .origins
+            .iter()
+            .zip(&forecasts.predicted)
+            .map(|(&origin, steps)| (origin as f64, steps[0]))
+            .collect();
+        vec![points]
+    } else {
+        forecasts
+            .origins
+            .iter()
+            .zip(&forecasts.predicted)
+            .map(|(&origin, steps)| path_of(origin, steps))
+            .collect()
+    };
+    for (index, points) in test_paths.into_iter().enumerate() {
+        let drawn = chart
+            .draw_series(LineSeries::new(points, forecast_style))
+            .map_err(|e| fail(e.to_string()))?;
+        if index == 0 {
+            drawn
+                .label(format!("test forecasts ({horizon} step)"))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], forecast_style));
+        }
+    }
+    let future_style = FUTURE.stroke_width(3);
     chart
         .draw_series(LineSeries::new(
-            positive.iter().copied(),
-            ACTUAL.stroke_width(2),
+            path_of(len, &forecasts.future),
+            future_style,
         ))
+        .map_err(|e| fail(e.to_string()))?
+        .label(format!("next {horizon} after the end"))
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], future_style));
+    chart
+        .configure_series_labels()
+        .label_font(("sans-serif", 15))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
         .map_err(|e| fail(e.to_string()))?;
     root.present().map_err(|e| fail(e.to_string()))
 }
@@ -156,6 +327,7 @@ mod tests {
             .map(|epoch| EpochRecord {
                 epoch,
                 loss: 1.0 / epoch as f64,
+                valid_loss: Some(2.0 / epoch as f64),
                 elapsed_seconds: epoch as f64,
             })
             .collect();
@@ -180,6 +352,7 @@ mod tests {
         let history = [EpochRecord {
             epoch: 1,
             loss: f64::NAN,
+            valid_loss: None,
             elapsed_seconds: 0.0,
         }];
         assert!(loss_curve(&dir.path().join("l.png"), &history, "t").is_err());

@@ -42,14 +42,53 @@ impl SharedHistory {
 pub struct EpochReporter {
     dashboard: Option<Box<dyn MetricsRenderer>>,
     history: SharedHistory,
+    has_validation: bool,
     started: Instant,
-    loss_sum: f64,
-    loss_count: usize,
+    train: LossMean,
+    valid: LossMean,
+}
+
+/// A batch-size weighted mean of batch losses.
+#[derive(Default)]
+struct LossMean {
+    sum: f64,
+    count: usize,
+}
+
+impl LossMean {
+    fn add(&mut self, state: &MetricState) {
+        // The loss metric is the only numeric one we register: one entry per batch, holding the
+        // batch's mean loss and its size.
+        if let MetricState::Numeric(_, entry) = state {
+            let (value, count) = match entry {
+                NumericEntry::Value(value) => (*value, 1),
+                NumericEntry::Aggregated {
+                    aggregated_value,
+                    count,
+                } => (*aggregated_value, *count),
+            };
+            self.sum += value * count as f64;
+            self.count += count;
+        }
+    }
+
+    fn take(&mut self) -> Option<f64> {
+        let mean = (self.count > 0).then(|| self.sum / self.count as f64);
+        *self = Self::default();
+        mean
+    }
+}
+
+fn epoch_done(item: &TrainingProgress) -> bool {
+    item.progress
+        .as_ref()
+        .is_some_and(|progress| progress.items_processed >= progress.items_total)
 }
 
 impl EpochReporter {
-    /// Uses Burn's dashboard when stdout is a terminal, plain lines otherwise.
-    pub fn new(history: SharedHistory, interrupter: Interrupter) -> Self {
+    /// Uses Burn's dashboard when stdout is a terminal, plain lines otherwise. With
+    /// `has_validation`, each epoch's line waits for its validation loss.
+    pub fn new(history: SharedHistory, interrupter: Interrupter, has_validation: bool) -> Self {
         let dashboard: Option<Box<dyn MetricsRenderer>> = if std::io::stdout().is_terminal() {
             Some(Box::new(TuiMetricsRendererWrapper::new(interrupter, None)))
         } else {
@@ -58,65 +97,74 @@ impl EpochReporter {
         Self {
             dashboard,
             history,
+            has_validation,
             started: Instant::now(),
-            loss_sum: 0.0,
-            loss_count: 0,
+            train: LossMean::default(),
+            valid: LossMean::default(),
         }
     }
 
-    fn finish_epoch(&mut self, epoch: usize, epochs: usize) {
-        if self.loss_count == 0 {
+    fn finish_train_epoch(&mut self, epoch: usize, epochs: usize) {
+        let Some(loss) = self.train.take() else {
             return;
-        }
+        };
         let record = EpochRecord {
             epoch,
-            loss: self.loss_sum / self.loss_count as f64,
+            loss,
+            valid_loss: None,
             elapsed_seconds: self.started.elapsed().as_secs_f64(),
         };
-        if self.dashboard.is_none() {
-            let width = epochs.to_string().len();
-            println!(
-                "epoch {epoch:>width$}/{epochs}  loss {:.6e}  elapsed {:.1}s",
-                record.loss, record.elapsed_seconds
-            );
+        if !self.has_validation {
+            self.print(&record, epochs);
         }
         self.history.push(record);
-        self.loss_sum = 0.0;
-        self.loss_count = 0;
+    }
+
+    fn finish_valid_epoch(&mut self, epochs: usize) {
+        let valid_loss = self.valid.take();
+        let record = {
+            let mut history = self.history.lock();
+            let Some(last) = history.last_mut() else {
+                return;
+            };
+            last.valid_loss = valid_loss;
+            last.clone()
+        };
+        self.print(&record, epochs);
+    }
+
+    fn print(&self, record: &EpochRecord, epochs: usize) {
+        if self.dashboard.is_some() {
+            return;
+        }
+        let width = epochs.to_string().len();
+        let valid = record
+            .valid_loss
+            .map_or(String::new(), |loss| format!("  valid_loss {loss:.6e}"));
+        println!(
+            "epoch {:>width$}/{epochs}  loss {:.6e}{valid}  elapsed {:.1}s",
+            record.epoch, record.loss, record.elapsed_seconds
+        );
     }
 }
 
 impl MetricsRendererTraining for EpochReporter {
     fn update_train(&mut self, state: MetricState) {
-        // The loss metric is the only numeric one we register: one entry per batch, holding the
-        // batch's mean loss and its size.
-        if let MetricState::Numeric(_, entry) = &state {
-            let (value, count) = match entry {
-                NumericEntry::Value(value) => (*value, 1),
-                NumericEntry::Aggregated {
-                    aggregated_value,
-                    count,
-                } => (*aggregated_value, *count),
-            };
-            self.loss_sum += value * count as f64;
-            self.loss_count += count;
-        }
+        self.train.add(&state);
         if let Some(dashboard) = &mut self.dashboard {
             dashboard.update_train(state);
         }
     }
 
     fn update_valid(&mut self, state: MetricState) {
+        self.valid.add(&state);
         if let Some(dashboard) = &mut self.dashboard {
             dashboard.update_valid(state);
         }
     }
 
     fn render_train(&mut self, item: TrainingProgress, indicators: Vec<ProgressType>) {
-        let epoch_done = item
-            .progress
-            .as_ref()
-            .is_some_and(|progress| progress.items_processed >= progress.items_total);
+        let done = epoch_done(&item);
         let (epoch, epochs) = (
             item.global_progress.items_processed,
             item.global_progress.items_total,
@@ -124,14 +172,19 @@ impl MetricsRendererTraining for EpochReporter {
         if let Some(dashboard) = &mut self.dashboard {
             dashboard.render_train(item, indicators);
         }
-        if epoch_done {
-            self.finish_epoch(epoch, epochs);
+        if done {
+            self.finish_train_epoch(epoch, epochs);
         }
     }
 
     fn render_valid(&mut self, item: TrainingProgress, indicators: Vec<ProgressType>) {
+        let done = epoch_done(&item);
+        let epochs = item.global_progress.items_total;
         if let Some(dashboard) = &mut self.dashboard {
             dashboard.render_valid(item, indicators);
+        }
+        if done {
+            self.finish_valid_epoch(epochs);
         }
     }
 

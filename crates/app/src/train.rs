@@ -2,27 +2,36 @@
 
 use anyhow::{Context, Result};
 use burn::data::dataloader::DataLoaderBuilder;
-use burn::data::dataset::InMemDataset;
+use burn::data::dataset::{Dataset, InMemDataset};
 use burn::optim::AdamConfig;
 use burn::tensor::backend::AutodiffBackend;
 use burn::train::logger::InMemoryMetricLogger;
 use burn::train::metric::LossMetric;
 use burn::train::{Learner, SupervisedTraining};
 use data::{SequenceBatcher, SequenceItem, SyntheticDataset};
+use model::LstmRegressor;
 
 use crate::artifacts::{ArtifactDir, EpochRecord};
 use crate::backend::BackendJob;
 use crate::cli::TrainArgs;
 use crate::evaluate::{evaluate, Evaluation};
+use crate::forecast::{self, ForecastOutcome, PreparedSeries};
 use crate::progress::{EpochReporter, SharedHistory};
-use crate::run_config::RunConfig;
+use crate::run_config::{DataSource, RunConfig};
+
+/// How the trained model did.
+pub enum TrainOutcome {
+    /// On the synthetic data: the tutorial's `evaluate` over the training sequences.
+    Synthetic(Evaluation),
+    /// On a series: forecasts of its test part against the baselines.
+    Series(Box<ForecastOutcome>),
+}
 
 /// What a finished `train` run produced.
-#[derive(Debug)]
 pub struct TrainReport {
-    /// The evaluation of the trained model on the training data (the tutorial's `evaluate`).
-    pub evaluation: Evaluation,
-    /// The per-epoch training loss.
+    /// The evaluation.
+    pub outcome: TrainOutcome,
+    /// The per-epoch losses.
     pub history: Vec<EpochRecord>,
     /// Where everything was saved.
     pub artifacts: ArtifactDir,
@@ -46,61 +55,136 @@ impl TrainJob {
     }
 }
 
+/// The training material of a run, in training units.
+enum Prepared {
+    Synthetic(SyntheticDataset),
+    Series(PreparedSeries),
+}
+
 impl BackendJob for TrainJob {
     type Output = TrainReport;
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<TrainReport> {
-        let Self { config, artifacts } = self;
-        let training = &config.training;
-        let dataset = SyntheticDataset::generate(&config.data).context("invalid data settings")?;
+        let Self {
+            mut config,
+            artifacts,
+        } = self;
+        let (prepared, train_items, valid_items, steps) = match &mut config.data {
+            DataSource::Synthetic(synthetic) => {
+                let dataset =
+                    SyntheticDataset::generate(synthetic).context("invalid data settings")?;
+                let items = (0..dataset.len()).filter_map(|i| dataset.get(i)).collect();
+                (
+                    Prepared::Synthetic(dataset),
+                    items,
+                    Vec::new(),
+                    synthetic.steps,
+                )
+            }
+            DataSource::Series(series_config) => {
+                let series = forecast::read_series(series_config, &series_config.csv)?;
+                series_config.scaler = forecast::fit_scaler(&series, series_config);
+                let prepared = PreparedSeries::new(series, series_config, series_config.scaler)?;
+                let (train, valid) = (prepared.train_items(), prepared.validation_items());
+                (
+                    Prepared::Series(prepared),
+                    train,
+                    valid,
+                    series_config.window,
+                )
+            }
+        };
         // Save the configuration first: it is what later commands need to read the model.
         artifacts.save_config(&config)?;
 
-        // Seed before initialising, so that the same seed gives the same weights.
-        B::seed(&device, u64::from(training.seed));
-        let model = config.model.init::<B>(&device);
+        let (model, history) = fit::<B>(
+            &config,
+            train_items,
+            valid_items,
+            steps,
+            artifacts.root(),
+            &device,
+        );
 
-        let batcher = SequenceBatcher::new(config.data.steps, config.data.features);
-        let train_loader = DataLoaderBuilder::new(batcher.clone())
-            .batch_size(training.batch_size)
-            .shuffle(u64::from(training.seed))
-            .set_device(device.clone())
-            .build(dataset.clone());
-        // Like the tutorial, no validation split: Burn requires a loader, so it gets an empty one.
-        let valid_loader = DataLoaderBuilder::<B::InnerBackend, _, _>::new(batcher)
-            .batch_size(training.batch_size)
-            .set_device(device.clone())
-            .build(InMemDataset::<SequenceItem>::new(Vec::new()));
-
-        let history = SharedHistory::default();
-        let supervised = SupervisedTraining::new(artifacts.root(), train_loader, valid_loader)
-            .metrics((LossMetric::new(),))
-            .num_epochs(training.epochs)
-            // history.csv is our record; Burn's file logger would add a folder per epoch.
-            .with_metric_logger(InMemoryMetricLogger::new())
-            // Burn would otherwise install a global logger and panic hook of its own.
-            .with_application_logger(None);
-        let reporter = EpochReporter::new(history.clone(), supervised.interrupter());
-        let optimizer = AdamConfig::new()
-            .with_epsilon(training.adam_epsilon as f32)
-            .init();
-        let result = supervised.renderer(reporter).launch(Learner::new(
-            model,
-            optimizer,
-            training.learning_rate,
-        ));
-        // Dropping the renderer closes Burn's dashboard before we print below it.
-        drop(result.renderer);
-        let model = result.model;
-
-        let evaluation = evaluate(&model, &dataset, training.batch_size, &device);
-        let history = history.snapshot();
+        let outcome = match prepared {
+            Prepared::Synthetic(dataset) => TrainOutcome::Synthetic(evaluate(
+                &model,
+                &dataset,
+                config.training.batch_size,
+                &device,
+            )),
+            Prepared::Series(prepared) => {
+                let season = match &config.data {
+                    DataSource::Series(series) => series.season,
+                    DataSource::Synthetic(_) => None,
+                };
+                let forecast = forecast::forecast(&model, &prepared, &device);
+                let metrics = forecast::evaluate_forecast(&prepared, &forecast, season);
+                artifacts.save_metrics(&metrics)?;
+                TrainOutcome::Series(Box::new(ForecastOutcome {
+                    prepared,
+                    forecast,
+                    metrics,
+                }))
+            }
+        };
         artifacts.save_history(&history)?;
         artifacts.save_model(model)?;
         Ok(TrainReport {
-            evaluation,
+            outcome,
             history,
             artifacts,
         })
     }
+}
+
+/// Initialises the model from `config` (seeded) and fits it on `train_items` with Burn's
+/// `Learner`, reporting the loss on `valid_items` each epoch when there are any. Items hold
+/// `steps` values of one feature per step; `directory` is Burn's working directory.
+pub fn fit<B: AutodiffBackend>(
+    config: &RunConfig,
+    train_items: Vec<SequenceItem>,
+    valid_items: Vec<SequenceItem>,
+    steps: usize,
+    directory: &std::path::Path,
+    device: &B::Device,
+) -> (LstmRegressor<B::InnerBackend>, Vec<EpochRecord>) {
+    let training = &config.training;
+    // Seed before initialising, so that the same seed gives the same weights.
+    B::seed(device, u64::from(training.seed));
+    let model = config.model.init::<B>(device);
+
+    let has_validation = !valid_items.is_empty();
+    let batcher = SequenceBatcher::new(steps, config.model.input_features);
+    let train_loader = DataLoaderBuilder::new(batcher.clone())
+        .batch_size(training.batch_size)
+        .shuffle(u64::from(training.seed))
+        .set_device(device.clone())
+        .build(InMemDataset::new(train_items));
+    // Burn requires a validation loader; without a validation part it gets an empty one.
+    let valid_loader = DataLoaderBuilder::<B::InnerBackend, _, _>::new(batcher)
+        .batch_size(training.batch_size)
+        .set_device(device.clone())
+        .build(InMemDataset::new(valid_items));
+
+    let history = SharedHistory::default();
+    let supervised = SupervisedTraining::new(directory, train_loader, valid_loader)
+        .metrics((LossMetric::new(),))
+        .num_epochs(training.epochs)
+        // history.csv is our record; Burn's file logger would add a folder per epoch.
+        .with_metric_logger(InMemoryMetricLogger::new())
+        // Burn would otherwise install a global logger and panic hook of its own.
+        .with_application_logger(None);
+    let reporter = EpochReporter::new(history.clone(), supervised.interrupter(), has_validation);
+    let optimizer = AdamConfig::new()
+        .with_epsilon(training.adam_epsilon as f32)
+        .init();
+    let result = supervised.renderer(reporter).launch(Learner::new(
+        model,
+        optimizer,
+        training.learning_rate,
+    ));
+    // Dropping the renderer closes Burn's dashboard before anything is printed below it.
+    drop(result.renderer);
+    (result.model, history.snapshot())
 }

@@ -1,4 +1,5 @@
-//! Datasets and batchers for sequence regression.
+//! Datasets and batchers for sequence regression: the tutorial's synthetic set, and real series
+//! read from CSV, split chronologically and cut into windows.
 //!
 //! The synthetic set reproduces the Keras tutorial's data bit for bit:
 //! `np.random.seed(seed); X = np.random.randn(n, steps, features); y = np.sin(np.mean(X, axis=1))`.
@@ -15,9 +16,15 @@
 pub mod batcher;
 pub mod error;
 pub mod numpy_random;
+pub mod scaler;
+pub mod series;
 pub mod synthetic;
+pub mod windows;
 
 pub use batcher::{SequenceBatch, SequenceBatcher};
 pub use error::DataError;
 pub use numpy_random::NumpyRandomState;
+pub use scaler::{ScaleKind, Scaler};
+pub use series::{load_csv, ColumnRef, FillPolicy, SeriesCsvOptions, SeriesError, TimeSeries};
 pub use synthetic::{SequenceItem, SyntheticConfig, SyntheticDataset};
+pub use windows::{ChronologicalSplit, TooShort, WindowDataset, WindowSpec};

@@ -1,0 +1,487 @@
+//! A univariate time series read from a CSV file, with errors that name the file, line and column.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// A column chosen by header name or by 0-based index.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ColumnRef {
+    /// The 0-based position of the column.
+    Index(usize),
+    /// The header of the column.
+    Name(String),
+}
+
+impl FromStr for ColumnRef {
+    type Err = std::convert::Infallible;
+
+    /// Digits select by index; anything else by header name.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(match text.parse::<usize>() {
+            Ok(index) => Self::Index(index),
+            Err(_) => Self::Name(text.to_string()),
+        })
+    }
+}
+
+impl fmt::Display for ColumnRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Index(index) => write!(f, "{index}"),
+            Self::Name(name) => write!(f, "'{name}'"),
+        }
+    }
+}
+
+/// What to do with empty, NaN or infinite cells in the value column.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FillPolicy {
+    /// Refuse them, naming the first one.
+    #[default]
+    None,
+    /// Repeat the last valid value (the first valid value before any).
+    Previous,
+    /// Interpolate linearly between the valid neighbours (the nearest valid value at the ends).
+    Linear,
+}
+
+/// How to read a series from CSV.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeriesCsvOptions {
+    /// The column holding the values.
+    pub column: ColumnRef,
+    /// An optional column of dates (or any labels) for plot axes and the forecast table.
+    pub date_column: Option<ColumnRef>,
+    /// What to do with missing values.
+    pub fill: FillPolicy,
+}
+
+/// A univariate series in file order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimeSeries {
+    /// The column's header, or `column N` without a header.
+    pub name: String,
+    /// The values, one per data row.
+    pub values: Vec<f64>,
+    /// The date column's text, one per data row, when one was asked for.
+    pub dates: Option<Vec<String>>,
+}
+
+/// Why a series could not be read; each message names the file and, where it applies, the line
+/// and column.
+#[derive(Debug, Error)]
+pub enum SeriesError {
+    /// The file could not be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The CSV syntax is broken (for example an unterminated quote).
+    #[error("{path}: invalid CSV: {source}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: csv::Error,
+    },
+    /// The file has no rows at all.
+    #[error("{path} is empty")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file has a header and nothing else.
+    #[error("{path} has a header but no data rows")]
+    HeaderOnly {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A row has a different number of cells than the first.
+    #[error("{path}, line {line}: {found} cells where the first row has {expected}")]
+    Ragged {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// Cells in the first row.
+        expected: usize,
+        /// Cells in this row.
+        found: usize,
+    },
+    /// The asked-for column does not exist.
+    #[error("{path}: no column {column}; the columns are: {available}")]
+    UnknownColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column asked for.
+        column: ColumnRef,
+        /// The header, or the number of columns without one.
+        available: String,
+    },
+    /// A cell is not a number.
+    #[error("{path}, line {line}, column {column}: '{value}' is not a number")]
+    NotNumeric {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// The column's name or index.
+        column: String,
+        /// The cell's text.
+        value: String,
+    },
+    /// A cell is empty, NaN or infinite and no fill policy was given.
+    #[error(
+        "{path}, line {line}, column {column}: {what} value; repair with --fill previous or \
+         --fill linear"
+    )]
+    Missing {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// The column's name or index.
+        column: String,
+        /// `empty`, `NaN` or `infinite`.
+        what: &'static str,
+    },
+    /// Every value of the column is missing.
+    #[error("{path}: column {column} has no valid value to fill from")]
+    NothingToFill {
+        /// The file.
+        path: PathBuf,
+        /// The column's name or index.
+        column: String,
+    },
+}
+
+/// Reads one column of `path` as a series. A header is detected: selecting a column by name
+/// requires one; otherwise the first row is a header when its value cell is not a number.
+/// Blank lines are skipped (so in a one-column file, write a missing value as `NaN`).
+pub fn load_csv(path: &Path, options: &SeriesCsvOptions) -> Result<TimeSeries, SeriesError> {
+    let csv_error = |source| SeriesError::Csv {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(|source| SeriesError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(file);
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|error| match error.kind() {
+            csv::ErrorKind::Io(_) => match error.into_kind() {
+                csv::ErrorKind::Io(source) => SeriesError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                },
+                _ => unreachable!("matched an I/O error above"),
+            },
+            _ => csv_error(error),
+        })?;
+        let line = record.position().map_or(0, |position| position.line());
+        rows.push((line, record));
+    }
+    let Some((_, first)) = rows.first() else {
+        return Err(SeriesError::Empty {
+            path: path.to_path_buf(),
+        });
+    };
+    let width = first.len();
+    if let Some((line, record)) = rows.iter().find(|(_, record)| record.len() != width) {
+        return Err(SeriesError::Ragged {
+            path: path.to_path_buf(),
+            line: *line,
+            expected: width,
+            found: record.len(),
+        });
+    }
+
+    let value_looks_numeric = |cell: &str| cell.trim().parse::<f64>().is_ok();
+    let header: Option<Vec<String>> = match &options.column {
+        ColumnRef::Name(_) => Some(first.iter().map(|cell| cell.trim().to_string()).collect()),
+        ColumnRef::Index(index) => {
+            let cell = first.get(*index).unwrap_or("");
+            (!value_looks_numeric(cell) && !cell.trim().is_empty())
+                .then(|| first.iter().map(|cell| cell.trim().to_string()).collect())
+        }
+    };
+    let resolve = |column: &ColumnRef| -> Result<usize, SeriesError> {
+        let found = match (column, &header) {
+            (ColumnRef::Index(index), _) => (*index < width).then_some(*index),
+            (ColumnRef::Name(name), Some(names)) => names.iter().position(|n| n == name),
+            (ColumnRef::Name(_), None) => None,
+        };
+        found.ok_or_else(|| SeriesError::UnknownColumn {
+            path: path.to_path_buf(),
+            column: column.clone(),
+            available: match &header {
+                Some(names) => names.join(", "),
+                None => format!("0 to {} (no header)", width - 1),
+            },
+        })
+    };
+    let value_column = resolve(&options.column)?;
+    let date_column = options.date_column.as_ref().map(resolve).transpose()?;
+    let column_label = match &header {
+        Some(names) => format!("'{}'", names[value_column]),
+        None => value_column.to_string(),
+    };
+    let data_rows = &rows[usize::from(header.is_some())..];
+    if data_rows.is_empty() {
+        return Err(SeriesError::HeaderOnly {
+            path: path.to_path_buf(),
+        });
+    }
+
+    let mut values: Vec<Option<f64>> = Vec::with_capacity(data_rows.len());
+    for (line, record) in data_rows {
+        let cell = record[value_column].trim();
+        let missing = |what| SeriesError::Missing {
+            path: path.to_path_buf(),
+            line: *line,
+            column: column_label.clone(),
+            what,
+        };
+        let value = if cell.is_empty() {
+            Err(missing("empty"))
+        } else {
+            match cell.parse::<f64>() {
+                Ok(value) if value.is_nan() => Err(missing("NaN")),
+                Ok(value) if value.is_infinite() => Err(missing("infinite")),
+                Ok(value) => Ok(value),
+                Err(_) => {
+                    return Err(SeriesError::NotNumeric {
+                        path: path.to_path_buf(),
+                        line: *line,
+                        column: column_label.clone(),
+                        value: cell.to_string(),
+                    })
+                }
+            }
+        };
+        match (value, options.fill) {
+            (Ok(value), _) => values.push(Some(value)),
+            (Err(error), FillPolicy::None) => return Err(error),
+            (Err(_), _) => values.push(None),
+        }
+    }
+    let values = fill_gaps(&values, options.fill).ok_or_else(|| SeriesError::NothingToFill {
+        path: path.to_path_buf(),
+        column: column_label.clone(),
+    })?;
+    let dates = date_column.map(|column| {
+        data_rows
+            .iter()
+            .map(|(_, record)| record[column].trim().to_string())
+            .collect()
+    });
+    let name = match &header {
+        Some(names) => names[value_column].clone(),
+        None => format!("column {value_column}"),
+    };
+    Ok(TimeSeries {
+        name,
+        values,
+        dates,
+    })
+}
+
+/// Fills `None`s by `policy`; `None` when there is no valid value at all.
+pub fn fill_gaps(values: &[Option<f64>], policy: FillPolicy) -> Option<Vec<f64>> {
+    let first_valid = values.iter().flatten().next().copied()?;
+    let mut filled = Vec::with_capacity(values.len());
+    let mut previous: Option<(usize, f64)> = None;
+    for (index, value) in values.iter().enumerate() {
+        let value = match (value, policy) {
+            (Some(value), _) => *value,
+            (None, FillPolicy::Linear) => {
+                let next = values[index..]
+                    .iter()
+                    .enumerate()
+                    .find_map(|(offset, v)| v.map(|v| (index + offset, v)));
+                match (previous, next) {
+                    (Some((i0, v0)), Some((i1, v1))) => {
+                        v0 + (v1 - v0) * (index - i0) as f64 / (i1 - i0) as f64
+                    }
+                    (Some((_, v0)), None) => v0,
+                    (None, Some((_, v1))) => v1,
+                    (None, None) => first_valid,
+                }
+            }
+            (None, _) => previous.map_or(first_valid, |(_, v)| v),
+        };
+        if values[index].is_some() {
+            previous = Some((index, value));
+        }
+        filled.push(value);
+    }
+    Some(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn csv_file(text: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().expect("temporary file");
+        file.write_all(text.as_bytes()).expect("writable");
+        file
+    }
+
+    fn options(column: &str) -> SeriesCsvOptions {
+        SeriesCsvOptions {
+            column: column.parse().expect("infallible"),
+            date_column: None,
+            fill: FillPolicy::None,
+        }
+    }
+
+    fn load(text: &str, options: &SeriesCsvOptions) -> Result<TimeSeries, SeriesError> {
+        let file = csv_file(text);
+        load_csv(file.path(), options)
+    }
+
+    fn message(text: &str, options: &SeriesCsvOptions) -> String {
+        load(text, options).expect_err("should fail").to_string()
+    }
+
+    #[test]
+    fn reads_a_named_column_with_dates() {
+        let mut opts = options("passengers");
+        opts.date_column = Some("month".parse().expect("infallible"));
+        let series = load("month,passengers\n1949-01,112\n1949-02,118\n", &opts).expect("valid");
+        assert_eq!(series.values, vec![112.0, 118.0]);
+        assert_eq!(series.name, "passengers");
+        assert_eq!(
+            series.dates,
+            Some(vec!["1949-01".to_string(), "1949-02".to_string()])
+        );
+    }
+
+    #[test]
+    fn header_is_optional_when_selecting_by_index() {
+        let series = load("1,2.5\n2,3.5\n\n3,4.5\n", &options("1")).expect("valid");
+        assert_eq!(series.values, vec![2.5, 3.5, 4.5]);
+        assert_eq!(series.name, "column 1");
+        let series = load("t,v\n1,2.5\n", &options("1")).expect("valid");
+        assert_eq!(series.values, vec![2.5]);
+        assert_eq!(series.name, "v");
+    }
+
+    #[test]
+    fn missing_file_names_it() {
+        let error = load_csv(Path::new("/no/such/file.csv"), &options("0")).expect_err("missing");
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot read /no/such/file.csv:"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn empty_and_header_only_files_are_refused() {
+        assert!(message("", &options("0")).ends_with("is empty"));
+        assert!(message("\n\n", &options("0")).ends_with("is empty"));
+        assert!(message("a,b\n", &options("b")).ends_with("has a header but no data rows"));
+    }
+
+    #[test]
+    fn ragged_rows_name_the_line() {
+        let text = message("a,b\n1,2\n3\n", &options("b"));
+        assert!(
+            text.ends_with("line 3: 1 cells where the first row has 2"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn unknown_columns_list_the_real_ones() {
+        let text = message("a,b\n1,2\n", &options("c"));
+        assert!(
+            text.ends_with("no column 'c'; the columns are: a, b"),
+            "{text}"
+        );
+        let text = message("1,2\n", &options("5"));
+        assert!(
+            text.ends_with("no column 5; the columns are: 0 to 1 (no header)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn non_numeric_cells_name_line_column_and_text() {
+        let text = message("a,b\n1,2\n3,x7\n", &options("b"));
+        assert!(
+            text.ends_with("line 3, column 'b': 'x7' is not a number"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn missing_values_are_errors_by_default() {
+        for (cell, what) in [
+            ("", "empty"),
+            ("NaN", "NaN"),
+            ("inf", "infinite"),
+            ("-inf", "infinite"),
+        ] {
+            let text = message(&format!("t,v\n1,1\n2,{cell}\n3,3\n"), &options("v"));
+            assert!(
+                text.contains(&format!(
+                    "line 3, column 'v': {what} value; repair with --fill"
+                )),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn fill_repairs_missing_values() {
+        let mut opts = options("v");
+        opts.fill = FillPolicy::Previous;
+        let text = "t,v\n0,\n1,1\n2,nan\n3,\n4,4\n";
+        let series = load(text, &opts).expect("fillable");
+        assert_eq!(series.values, vec![1.0, 1.0, 1.0, 1.0, 4.0]);
+        opts.fill = FillPolicy::Linear;
+        let series = load(text, &opts).expect("fillable");
+        assert_eq!(series.values, vec![1.0, 1.0, 2.0, 3.0, 4.0]);
+        let blank_lines_skipped = load("v\n1\n\n2\n", &opts).expect("valid");
+        assert_eq!(blank_lines_skipped.values, vec![1.0, 2.0]);
+    }
+
+    #[test]
+    fn fill_needs_one_valid_value() {
+        let mut opts = options("v");
+        opts.fill = FillPolicy::Linear;
+        let text = message("v\nnan\nNaN\n", &opts);
+        assert!(
+            text.ends_with("column 'v' has no valid value to fill from"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn linear_fill_at_the_ends_uses_the_nearest_value() {
+        let values = [None, Some(2.0), None, Some(6.0), None];
+        assert_eq!(
+            fill_gaps(&values, FillPolicy::Linear),
+            Some(vec![2.0, 2.0, 4.0, 6.0, 6.0])
+        );
+    }
+}
