@@ -109,6 +109,64 @@ fn train_on_ndarray_then_plot() {
 }
 
 #[test]
+fn same_seed_gives_the_same_history_on_ndarray() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    for run in ["a", "b"] {
+        let output = app(
+            &[
+                "train",
+                "--epochs",
+                "3",
+                "--seed",
+                "7",
+                "--artifact-dir",
+                run,
+            ],
+            work.path(),
+        );
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+    let (a, b) = (
+        history_losses(&work.path().join("a")),
+        history_losses(&work.path().join("b")),
+    );
+    assert_eq!(a.len(), 3);
+    assert_eq!(a, b, "bit-for-bit equal losses");
+}
+
+#[test]
+fn diverging_training_stops_with_advice_and_saves_no_model() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let output = app(
+        &[
+            "train",
+            "--learning-rate",
+            "100",
+            "--epochs",
+            "30",
+            "--artifact-dir",
+            "run",
+        ],
+        work.path(),
+    );
+    assert_clean_error(&output, "the training loss became NaN in epoch 1");
+    assert_clean_error(
+        &output,
+        "try a lower --learning-rate (this run used 100) or --activation tanh",
+    );
+    let stdout = text(&output.stdout);
+    // The stop request reaches the training loop asynchronously, so allow a step or two more,
+    // but nowhere near the 30 epochs asked for.
+    let epochs_run = stdout.lines().filter(|l| l.starts_with("epoch ")).count();
+    assert!(
+        (1..=3).contains(&epochs_run),
+        "should stop at once: {stdout}"
+    );
+    assert!(!work.path().join("run/model.mpk").exists());
+    assert!(work.path().join("run/history.csv").exists());
+}
+
+#[test]
 fn dataset_equals_the_numpy_fixture() {
     let work = tempfile::tempdir().expect("temporary directory");
     let output = app(

@@ -41,6 +41,7 @@ impl SharedHistory {
 /// prints a line per epoch or forwards everything to Burn's terminal dashboard.
 pub struct EpochReporter {
     dashboard: Option<Box<dyn MetricsRenderer>>,
+    interrupter: Interrupter,
     history: SharedHistory,
     has_validation: bool,
     started: Instant,
@@ -90,12 +91,16 @@ impl EpochReporter {
     /// `has_validation`, each epoch's line waits for its validation loss.
     pub fn new(history: SharedHistory, interrupter: Interrupter, has_validation: bool) -> Self {
         let dashboard: Option<Box<dyn MetricsRenderer>> = if std::io::stdout().is_terminal() {
-            Some(Box::new(TuiMetricsRendererWrapper::new(interrupter, None)))
+            Some(Box::new(TuiMetricsRendererWrapper::new(
+                interrupter.clone(),
+                None,
+            )))
         } else {
             None
         };
         Self {
             dashboard,
+            interrupter,
             history,
             has_validation,
             started: Instant::now(),
@@ -114,10 +119,16 @@ impl EpochReporter {
             valid_loss: None,
             elapsed_seconds: self.started.elapsed().as_secs_f64(),
         };
-        if !self.has_validation {
+        // Like Keras' TerminateOnNaN: a diverged model only gets worse, so stop the Learner.
+        let diverged = !record.loss.is_finite();
+        if !self.has_validation || diverged {
             self.print(&record, epochs);
         }
         self.history.push(record);
+        if diverged {
+            self.interrupter
+                .stop(Some("the training loss is not finite"));
+        }
     }
 
     fn finish_valid_epoch(&mut self, epochs: usize) {

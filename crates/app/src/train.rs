@@ -1,6 +1,6 @@
 //! `train`: fit the regressor with Burn's `Learner`, evaluate it and save the run.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::{Dataset, InMemDataset};
 use burn::optim::AdamConfig;
@@ -105,6 +105,21 @@ impl BackendJob for TrainJob {
             artifacts.root(),
             &device,
         );
+        if let Some(bad) = history.iter().find(|record| !record.loss.is_finite()) {
+            // Keep the history for inspection, but not a model that only predicts NaN.
+            artifacts.save_history(&history)?;
+            bail!(
+                "the training loss became {} in epoch {}, so training stopped and no model was saved; \
+                 try a lower --learning-rate (this run used {}){}",
+                bad.loss,
+                bad.epoch,
+                config.training.learning_rate,
+                match config.model.activation {
+                    model::CellActivation::Relu => " or --activation tanh",
+                    model::CellActivation::Tanh => "",
+                }
+            );
+        }
 
         let outcome = match prepared {
             Prepared::Synthetic(dataset) => TrainOutcome::Synthetic(evaluate(
