@@ -167,6 +167,49 @@ fn diverging_training_stops_with_advice_and_saves_no_model() {
 }
 
 #[test]
+fn interrupted_training_keeps_a_complete_run() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+
+    let work = tempfile::tempdir().expect("temporary directory");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_app"))
+        .args(["train", "--epochs", "100000", "--artifact-dir", "run"])
+        .current_dir(work.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the app binary should start");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+    let mut line = String::new();
+    while !line.starts_with("epoch") || !line.contains("3/100000") {
+        line.clear();
+        let read = stdout.read_line(&mut line).expect("readable");
+        assert!(read > 0, "training ended before epoch 3");
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).expect("readable");
+    let mut stderr = String::new();
+    let mut pipe = child.stderr.take().expect("piped");
+    pipe.read_to_string(&mut stderr).expect("readable");
+    let status = child.wait().expect("the run ends");
+
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("interrupted after"), "{stderr}");
+    let run = work.path().join("run");
+    assert!(run.join("model.mpk").is_file());
+    let epochs = history_losses(&run).len();
+    assert!((3..100_000).contains(&epochs), "{epochs} epochs recorded");
+    let output = app(&["plot", "--artifact-dir", "run"], work.path());
+    assert!(output.status.success(), "{}", text(&output.stderr));
+}
+
+#[test]
 fn dataset_equals_the_numpy_fixture() {
     let work = tempfile::tempdir().expect("temporary directory");
     let output = app(

@@ -53,7 +53,7 @@ fn train(args: &TrainArgs) -> Result<()> {
         ),
         DataSource::Series(series) => format!("{}", series.csv.display()),
     };
-    println!(
+    crate::say!(
         "Training {} on {data}, batch {}, Adam lr {}, backend {}",
         describe(config),
         config.training.batch_size,
@@ -64,12 +64,12 @@ fn train(args: &TrainArgs) -> Result<()> {
     let dir = report.artifacts.root().display();
     match &report.outcome {
         TrainOutcome::Synthetic(evaluation) => {
-            println!("{}", loss_line(evaluation.mse));
-            println!("Saved model.mpk, config.json and history.csv in {dir}; draw them with: app plot --artifact-dir {dir}");
+            crate::say!("{}", loss_line(evaluation.mse));
+            crate::say!("Saved model.mpk, config.json and history.csv in {dir}; draw them with: app plot --artifact-dir {dir}");
         }
         TrainOutcome::Series(outcome) => {
             print_metrics(outcome);
-            println!("Saved model.mpk, config.json, history.csv and metrics.json in {dir}; forecast with: app forecast --artifact-dir {dir}");
+            crate::say!("Saved model.mpk, config.json, history.csv and metrics.json in {dir}; forecast with: app forecast --artifact-dir {dir}");
         }
     }
     Ok(())
@@ -78,14 +78,14 @@ fn train(args: &TrainArgs) -> Result<()> {
 fn print_metrics(outcome: &ForecastOutcome) {
     let prepared = &outcome.prepared;
     let first = outcome.forecast.origins.first().copied().unwrap_or(0);
-    println!(
+    crate::say!(
         "Test part: {} forecasts of {} step(s) from {} on, in the units of '{}':",
         outcome.metrics.forecasts,
         outcome.metrics.horizon,
         prepared.label(first),
         prepared.series.name,
     );
-    print!("{}", metrics::table(&outcome.metrics));
+    crate::say!("{}", metrics::table(&outcome.metrics).trim_end());
 }
 
 fn plot(args: &PlotArgs) -> Result<()> {
@@ -110,8 +110,8 @@ fn plot(args: &PlotArgs) -> Result<()> {
                 &evaluation.predictions,
                 &format!("Actual vs Predicted, MSE {:.3e}: {title}", evaluation.mse),
             )?;
-            println!("{}", loss_line(evaluation.mse));
-            println!("Wrote {}", predictions_png.display());
+            crate::say!("{}", loss_line(evaluation.mse));
+            crate::say!("Wrote {}", predictions_png.display());
         }
         DataSource::Series(_) => {
             let outcome = run_on(
@@ -124,11 +124,11 @@ fn plot(args: &PlotArgs) -> Result<()> {
             )?;
             let forecast_png = artifacts.forecast_plot_path();
             plot::forecast(&forecast_png, &outcome, &title)?;
-            println!("Wrote {}", forecast_png.display());
+            crate::say!("Wrote {}", forecast_png.display());
         }
     }
     plot::loss_curve(&loss_png, &history, &format!("Training loss: {title}"))?;
-    println!("Wrote {}", loss_png.display());
+    crate::say!("Wrote {}", loss_png.display());
     Ok(())
 }
 
@@ -155,7 +155,7 @@ fn forecast(args: &ForecastArgs) -> Result<()> {
         .iter()
         .map(|v| format!("{v:.3}"))
         .collect();
-    println!(
+    crate::say!(
         "Next {} value(s) after the end: {}",
         future.len(),
         future.join(", ")
@@ -167,7 +167,7 @@ fn forecast(args: &ForecastArgs) -> Result<()> {
     let figure = artifacts.forecast_plot_path();
     plot::forecast(&figure, &outcome, &title)?;
     for path in [table, artifacts.metrics_path(), figure] {
-        println!("Wrote {}", path.display());
+        crate::say!("Wrote {}", path.display());
     }
     Ok(())
 }

@@ -8,10 +8,17 @@ fn main() -> ExitCode {
     let cli = app::cli::Cli::parse();
     match app::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            // `{:#}` prints the whole context chain on one line, without a backtrace.
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
+        Err(error) => match error.downcast_ref::<app::interrupt::Interrupted>() {
+            Some(interrupted) => {
+                eprintln!("{interrupted}");
+                // 128 + SIGINT, as shells report a process stopped by Ctrl-C.
+                ExitCode::from(130)
+            }
+            None => {
+                // `{:#}` prints the whole context chain on one line, without a backtrace.
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }

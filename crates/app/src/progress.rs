@@ -152,9 +152,11 @@ impl EpochReporter {
         let valid = record
             .valid_loss
             .map_or(String::new(), |loss| format!("  valid_loss {loss:.6e}"));
-        println!(
+        crate::say!(
             "epoch {:>width$}/{epochs}  loss {:.6e}{valid}  elapsed {:.1}s",
-            record.epoch, record.loss, record.elapsed_seconds
+            record.epoch,
+            record.loss,
+            record.elapsed_seconds
         );
     }
 }

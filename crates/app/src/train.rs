@@ -16,6 +16,7 @@ use crate::backend::BackendJob;
 use crate::cli::TrainArgs;
 use crate::evaluate::{evaluate, Evaluation};
 use crate::forecast::{self, ForecastOutcome, PreparedSeries};
+use crate::interrupt::{self, Interrupted};
 use crate::progress::{EpochReporter, SharedHistory};
 use crate::run_config::{DataSource, RunConfig};
 
@@ -105,6 +106,19 @@ impl BackendJob for TrainJob {
             artifacts.root(),
             &device,
         );
+        if interrupt::requested() {
+            artifacts.save_history(&history)?;
+            artifacts.save_model(model)?;
+            return Err(Interrupted {
+                completed_epochs: history.len(),
+                epochs: config.training.epochs,
+                saved: format!(
+                    "saved the model and the loss history so far in {}; `app plot` reads them",
+                    artifacts.root().display()
+                ),
+            }
+            .into());
+        }
         if let Some(bad) = history.iter().find(|record| !record.loss.is_finite()) {
             // Keep the history for inspection, but not a model that only predicts NaN.
             artifacts.save_history(&history)?;
@@ -191,6 +205,7 @@ pub fn fit<B: AutodiffBackend>(
         // Burn would otherwise install a global logger and panic hook of its own.
         .with_application_logger(None);
     let reporter = EpochReporter::new(history.clone(), supervised.interrupter(), has_validation);
+    interrupt::arm(supervised.interrupter());
     let optimizer = AdamConfig::new()
         .with_epsilon(training.adam_epsilon as f32)
         .init();
@@ -199,6 +214,7 @@ pub fn fit<B: AutodiffBackend>(
         optimizer,
         training.learning_rate,
     ));
+    interrupt::disarm();
     // Dropping the renderer closes Burn's dashboard before anything is printed below it.
     drop(result.renderer);
     (result.model, history.snapshot())
