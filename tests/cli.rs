@@ -164,6 +164,23 @@ fn diverging_training_stops_with_advice_and_saves_no_model() {
     );
     assert!(!work.path().join("run/model.mpk").exists());
     assert!(work.path().join("run/history.csv").exists());
+    // What is left is not a run that later commands trust.
+    let output = app(&["plot", "--artifact-dir", "run"], work.path());
+    assert_clean_error(&output, "the run in run is incomplete");
+}
+
+#[test]
+fn a_half_written_run_is_reported_not_trusted() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let output = app(&["train", "--epochs", "1", "--samples", "8"], work.path());
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let manifest = std::fs::read_to_string(work.path().join("artifacts/manifest.json"))
+        .expect("train writes a manifest");
+    for file in ["config.json", "history.csv", "model.mpk"] {
+        assert!(manifest.contains(file), "{manifest}");
+    }
+    std::fs::remove_file(work.path().join("artifacts/manifest.json")).expect("removable");
+    assert_clean_error(&app(&["plot"], work.path()), "is incomplete");
 }
 
 #[test]

@@ -30,6 +30,13 @@ pub struct EpochRecord {
     pub elapsed_seconds: f64,
 }
 
+/// `manifest.json`: the files of a finished run.
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    format_version: u32,
+    files: Vec<String>,
+}
+
 /// A run's directory and the names of the files in it.
 #[derive(Clone, Debug)]
 pub struct ArtifactDir {
@@ -84,6 +91,74 @@ impl ArtifactDir {
         self.root.join("loss.png")
     }
 
+    /// The list of a finished run's files, `manifest.json`, written last.
+    pub fn manifest_path(&self) -> PathBuf {
+        self.root.join("manifest.json")
+    }
+
+    /// Forgets any earlier run's manifest before files are overwritten, so that it never vouches
+    /// for a half-written new run.
+    pub fn begin_run(&self) -> Result<()> {
+        match fs::remove_file(self.manifest_path()) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error)
+                .with_context(|| format!("cannot remove {}", self.manifest_path().display())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Marks the run complete: lists `files` (names in the directory) in `manifest.json`.
+    pub fn finish_run(&self, files: &[PathBuf]) -> Result<()> {
+        let names: Vec<String> = files
+            .iter()
+            .filter_map(|path| path.file_name())
+            .map(|name| name.to_string_lossy().into_owned())
+            .collect();
+        let manifest = Manifest {
+            format_version: 1,
+            files: names,
+        };
+        write_atomically(&self.manifest_path(), |file| {
+            serde_json::to_writer_pretty(&mut *file, &manifest)?;
+            file.write_all(b"\n")?;
+            Ok(())
+        })
+    }
+
+    /// Fails unless the directory holds a finished run whose listed files all exist.
+    fn check_manifest(&self) -> Result<()> {
+        let path = self.manifest_path();
+        if !path.exists() {
+            self.require(&self.config_path())?;
+            bail!(
+                "the run in {} is incomplete ({} is missing: `train` did not finish, or is still \
+                 running); run `app train --artifact-dir {}` again",
+                self.root.display(),
+                path.display(),
+                self.root.display()
+            );
+        }
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let manifest: Manifest = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a manifest written by `train`", path.display()))?;
+        for name in &manifest.files {
+            self.require(&self.root.join(name))?;
+        }
+        Ok(())
+    }
+
+    fn require(&self, path: &Path) -> Result<()> {
+        if !path.exists() {
+            bail!(
+                "no trained model in {}: {} does not exist; run `app train --artifact-dir {}` first",
+                self.root.display(),
+                path.display(),
+                self.root.display()
+            );
+        }
+        Ok(())
+    }
+
     /// Writes `config.json`.
     pub fn save_config(&self, config: &RunConfig) -> Result<()> {
         write_atomically(&self.config_path(), |file| {
@@ -94,15 +169,9 @@ impl ArtifactDir {
 
     /// Reads `config.json`, explaining what to do when there is none.
     pub fn load_config(&self) -> Result<RunConfig> {
+        self.check_manifest()?;
         let path = self.config_path();
-        if !path.exists() {
-            bail!(
-                "no trained model in {}: {} does not exist; run `app train --artifact-dir {}` first",
-                self.root.display(),
-                path.display(),
-                self.root.display()
-            );
-        }
+        self.require(&path)?;
         RunConfig::load(&path).with_context(|| {
             format!(
                 "{} is not a run configuration written by `train`",
@@ -131,14 +200,7 @@ impl ArtifactDir {
         device: &B::Device,
     ) -> Result<LstmRegressor<B>> {
         let path = self.model_path();
-        if !path.exists() {
-            bail!(
-                "no trained model in {}: {} does not exist; run `app train --artifact-dir {}` first",
-                self.root.display(),
-                path.display(),
-                self.root.display()
-            );
-        }
+        self.require(&path)?;
         config
             .model
             .init::<B>(device)
@@ -292,6 +354,24 @@ mod tests {
             1,
             "partial file left"
         );
+    }
+
+    #[test]
+    fn a_run_without_its_manifest_is_reported_incomplete() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let artifacts = ArtifactDir::new(dir.path());
+        fs::write(artifacts.config_path(), "{}").expect("writable");
+        let message = format!("{:#}", artifacts.load_config().expect_err("no manifest"));
+        assert!(message.contains("is incomplete"), "{message}");
+
+        artifacts
+            .finish_run(&[artifacts.config_path(), artifacts.model_path()])
+            .expect("writable");
+        let message = format!("{:#}", artifacts.load_config().expect_err("model missing"));
+        assert!(message.contains("model.mpk does not exist"), "{message}");
+
+        artifacts.begin_run().expect("removable");
+        assert!(!artifacts.manifest_path().exists());
     }
 
     #[test]

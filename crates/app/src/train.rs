@@ -96,6 +96,7 @@ impl BackendJob for TrainJob {
             }
         };
         // Save the configuration first: it is what later commands need to read the model.
+        artifacts.begin_run()?;
         artifacts.save_config(&config)?;
 
         let (model, history) = fit::<B>(
@@ -106,9 +107,15 @@ impl BackendJob for TrainJob {
             artifacts.root(),
             &device,
         );
+        let run_files = [
+            artifacts.config_path(),
+            artifacts.history_path(),
+            artifacts.model_path(),
+        ];
         if interrupt::requested() {
             artifacts.save_history(&history)?;
             artifacts.save_model(model)?;
+            artifacts.finish_run(&run_files)?;
             return Err(Interrupted {
                 completed_epochs: history.len(),
                 epochs: config.training.epochs,
@@ -159,6 +166,7 @@ impl BackendJob for TrainJob {
         };
         artifacts.save_history(&history)?;
         artifacts.save_model(model)?;
+        artifacts.finish_run(&run_files)?;
         Ok(TrainReport {
             outcome,
             history,
