@@ -227,6 +227,34 @@ fn interrupted_training_keeps_a_complete_run() {
 }
 
 #[test]
+fn bench_quick_prints_a_row_per_workload() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let output = app(&["bench", "--quick"], work.path());
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let header = stdout.lines().next().expect("a header");
+    assert!(
+        header.contains("train seq/s") && header.contains("peak MiB"),
+        "{stdout}"
+    );
+    for workload in ["W1", "W2", "W3"] {
+        let row = stdout
+            .lines()
+            .find(|line| line.starts_with(workload))
+            .unwrap_or_else(|| panic!("no {workload} row: {stdout}"));
+        let numbers: Vec<f64> = row
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        assert!(
+            numbers.len() >= 4 && numbers.iter().all(|v| *v > 0.0),
+            "{row}"
+        );
+    }
+}
+
+#[test]
 fn dataset_equals_the_numpy_fixture() {
     let work = tempfile::tempdir().expect("temporary directory");
     let output = app(

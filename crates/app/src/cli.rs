@@ -28,6 +28,8 @@ pub enum Command {
     /// Forecast with a run trained on a series (--csv): the test part from every window (rolling
     /// origin) and the values after the end; writes forecast.csv, forecast.png and metrics.json.
     Forecast(ForecastArgs),
+    /// Measure training and inference speed on the workloads W1 (the tutorial), W2 and W3.
+    Bench(BenchArgs),
     /// Write the synthetic data set as CSV (columns x0..x{steps-1},y), exactly as NumPy makes it.
     Dataset(DatasetArgs),
 }
@@ -215,6 +217,20 @@ pub struct ForecastArgs {
     /// same series with newer values appended.
     #[arg(long)]
     pub csv: Option<PathBuf>,
+}
+
+/// `bench` options.
+#[derive(Clone, Debug, Args)]
+pub struct BenchArgs {
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = BackendKind::Ndarray)]
+    pub backend: BackendKind,
+    /// Small sizes, for a smoke run (the figures mean nothing).
+    #[arg(long)]
+    pub quick: bool,
+    /// Measure only this workload, in this process (how the table's rows are made).
+    #[arg(long, hide = true)]
+    pub only: Option<String>,
 }
 
 /// `dataset` options.

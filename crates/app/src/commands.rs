@@ -21,6 +21,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => train(&args),
         Command::Plot(args) => plot(&args),
         Command::Forecast(args) => forecast(&args),
+        Command::Bench(args) => crate::bench::run(&args),
         Command::Dataset(args) => dataset(&args),
     }
 }
