@@ -255,6 +255,41 @@ fn bench_quick_prints_a_row_per_workload() {
 }
 
 #[test]
+fn damaged_artifacts_are_reported_not_trusted() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let output = app(&["train", "--epochs", "1", "--samples", "8"], work.path());
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let dir = work.path().join("artifacts");
+    let model = std::fs::read(dir.join("model.mpk")).expect("model written");
+    let config = std::fs::read_to_string(dir.join("config.json")).expect("config written");
+
+    std::fs::write(dir.join("model.mpk"), b"garbage").expect("writable");
+    assert_clean_error(
+        &app(&["plot"], work.path()),
+        "cannot load the model from artifacts/model.mpk",
+    );
+    std::fs::write(dir.join("model.mpk"), &model[..100]).expect("writable");
+    assert_clean_error(
+        &app(&["plot"], work.path()),
+        "cannot load the model from artifacts/model.mpk",
+    );
+    std::fs::write(dir.join("model.mpk"), &model).expect("writable");
+
+    std::fs::write(dir.join("config.json"), r#"{"format_version": 9}"#).expect("writable");
+    assert_clean_error(
+        &app(&["plot"], work.path()),
+        "is not a run configuration written by `train`",
+    );
+    let other_architecture = config.replace("\"hidden\": 50", "\"hidden\": 20");
+    assert_ne!(other_architecture, config);
+    std::fs::write(dir.join("config.json"), other_architecture).expect("writable");
+    assert_clean_error(
+        &app(&["plot"], work.path()),
+        "the weights have 1 input feature(s), 50 units",
+    );
+}
+
+#[test]
 fn dataset_equals_the_numpy_fixture() {
     let work = tempfile::tempdir().expect("temporary directory");
     let output = app(

@@ -201,11 +201,31 @@ impl ArtifactDir {
     ) -> Result<LstmRegressor<B>> {
         let path = self.model_path();
         self.require(&path)?;
-        config
+        let model = config
             .model
             .init::<B>(device)
             .load_file(&path, &ModelRecorder::new(), device)
-            .with_context(|| format!("cannot load the model from {}", path.display()))
+            .with_context(|| format!("cannot load the model from {}", path.display()))?;
+        let expected = (
+            config.model.input_features,
+            config.model.hidden,
+            config.model.outputs,
+        );
+        let (input_features, hidden, outputs) = model.sizes();
+        if (input_features, hidden, outputs) != expected {
+            bail!(
+                "{} does not match {}: the weights have {input_features} input feature(s), \
+                 {hidden} units and {outputs} output(s), the configuration {}, {} and {}; \
+                 run `app train --artifact-dir {}` again",
+                path.display(),
+                self.config_path().display(),
+                expected.0,
+                expected.1,
+                expected.2,
+                self.root.display()
+            );
+        }
+        Ok(model)
     }
 
     /// The forecasts table, `forecast.csv`.

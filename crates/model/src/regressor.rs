@@ -55,6 +55,14 @@ impl LstmRegressorConfig {
 }
 
 impl<B: Backend> LstmRegressor<B> {
+    /// The sizes the weights actually have, `(input_features, hidden, outputs)`: a record loaded
+    /// from a file keeps its own shapes whatever the configuration said.
+    pub fn sizes(&self) -> (usize, usize, usize) {
+        let [input_features, hidden] = self.lstm.input_gate.input_transform.weight.dims();
+        let [_, outputs] = self.head.weight.dims();
+        (input_features, hidden, outputs)
+    }
+
     /// Predicts from whole sequences.
     ///
     /// `sequences`: `[batch, steps, input_features]` → `[batch, outputs]`.
@@ -79,6 +87,7 @@ mod tests {
         let model = config.init::<NdArray>(&device);
         let output = model.forward(Tensor::ones([5, 4, 3], &device));
         assert_eq!(output.dims(), [5, 2]);
+        assert_eq!(model.sizes(), (3, 7, 2));
     }
 
     #[test]
