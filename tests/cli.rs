@@ -16,6 +16,17 @@ fn app(args: &[&str], dir: &Path) -> Output {
         .expect("the app binary should start")
 }
 
+/// Runs `app` and checks that it succeeded; returns its standard output.
+fn app_ok(args: &[&str], dir: &Path) -> String {
+    let output = app(args, dir);
+    assert!(
+        output.status.success(),
+        "app {args:?} failed: {}",
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -56,7 +67,7 @@ fn train_on_ndarray_then_plot() {
     let work = tempfile::tempdir().expect("temporary directory");
     let runs = work.path().join("run");
     let run = runs.to_str().expect("UTF-8 temp path");
-    let output = app(
+    let stdout = app_ok(
         &[
             "train",
             "--backend",
@@ -67,12 +78,6 @@ fn train_on_ndarray_then_plot() {
             run,
         ],
         work.path(),
-    );
-    let stdout = text(&output.stdout);
-    assert!(
-        output.status.success(),
-        "train failed: {}",
-        text(&output.stderr)
     );
 
     let epoch_lines = stdout
@@ -91,13 +96,7 @@ fn train_on_ndarray_then_plot() {
     assert_eq!(losses.len(), 3);
     assert!(losses[2] < losses[0], "loss should go down: {losses:?}");
 
-    let output = app(&["plot", "--artifact-dir", run], work.path());
-    let stdout = text(&output.stdout);
-    assert!(
-        output.status.success(),
-        "plot failed: {}",
-        text(&output.stderr)
-    );
+    let stdout = app_ok(&["plot", "--artifact-dir", run], work.path());
     assert!(is_png(&runs.join("predictions.png")));
     assert!(is_png(&runs.join("loss.png")));
     assert!(
@@ -112,7 +111,7 @@ fn train_on_ndarray_then_plot() {
 fn same_seed_gives_the_same_history_on_ndarray() {
     let work = tempfile::tempdir().expect("temporary directory");
     for run in ["a", "b"] {
-        let output = app(
+        app_ok(
             &[
                 "train",
                 "--epochs",
@@ -124,7 +123,6 @@ fn same_seed_gives_the_same_history_on_ndarray() {
             ],
             work.path(),
         );
-        assert!(output.status.success(), "{}", text(&output.stderr));
     }
     let (a, b) = (
         history_losses(&work.path().join("a")),
@@ -172,8 +170,7 @@ fn diverging_training_stops_with_advice_and_saves_no_model() {
 #[test]
 fn a_half_written_run_is_reported_not_trusted() {
     let work = tempfile::tempdir().expect("temporary directory");
-    let output = app(&["train", "--epochs", "1", "--samples", "8"], work.path());
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    app_ok(&["train", "--epochs", "1", "--samples", "8"], work.path());
     let manifest = std::fs::read_to_string(work.path().join("artifacts/manifest.json"))
         .expect("train writes a manifest");
     for file in ["config.json", "history.csv", "model.mpk"] {
@@ -222,16 +219,13 @@ fn interrupted_training_keeps_a_complete_run() {
     assert!(run.join("model.mpk").is_file());
     let epochs = history_losses(&run).len();
     assert!((3..100_000).contains(&epochs), "{epochs} epochs recorded");
-    let output = app(&["plot", "--artifact-dir", "run"], work.path());
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    app_ok(&["plot", "--artifact-dir", "run"], work.path());
 }
 
 #[test]
 fn bench_quick_prints_a_row_per_workload() {
     let work = tempfile::tempdir().expect("temporary directory");
-    let output = app(&["bench", "--quick"], work.path());
-    let stdout = text(&output.stdout);
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = app_ok(&["bench", "--quick"], work.path());
     let header = stdout.lines().next().expect("a header");
     assert!(
         header.contains("train seq/s") && header.contains("peak MiB"),
@@ -257,8 +251,7 @@ fn bench_quick_prints_a_row_per_workload() {
 #[test]
 fn damaged_artifacts_are_reported_not_trusted() {
     let work = tempfile::tempdir().expect("temporary directory");
-    let output = app(&["train", "--epochs", "1", "--samples", "8"], work.path());
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    app_ok(&["train", "--epochs", "1", "--samples", "8"], work.path());
     let dir = work.path().join("artifacts");
     let model = std::fs::read(dir.join("model.mpk")).expect("model written");
     let config = std::fs::read_to_string(dir.join("config.json")).expect("config written");
@@ -292,7 +285,7 @@ fn damaged_artifacts_are_reported_not_trusted() {
 #[test]
 fn dataset_equals_the_numpy_fixture() {
     let work = tempfile::tempdir().expect("temporary directory");
-    let output = app(
+    app_ok(
         &[
             "dataset",
             "--seed",
@@ -305,11 +298,6 @@ fn dataset_equals_the_numpy_fixture() {
             "seed.csv",
         ],
         work.path(),
-    );
-    assert!(
-        output.status.success(),
-        "dataset failed: {}",
-        text(&output.stderr)
     );
     let ours = std::fs::read_to_string(work.path().join("seed.csv")).expect("written");
     let numpy = std::fs::read_to_string(FIXTURE).expect("fixture exists");
@@ -430,7 +418,7 @@ mod series {
         let work = tempfile::tempdir().expect("temporary directory");
         let run = work.path().join("air");
         let run_arg = run.to_str().expect("UTF-8 temp path");
-        let output = app(
+        let stdout = app_ok(
             &[
                 "train",
                 "--csv",
@@ -447,12 +435,6 @@ mod series {
                 run_arg,
             ],
             work.path(),
-        );
-        let stdout = text(&output.stdout);
-        assert!(
-            output.status.success(),
-            "train failed: {}",
-            text(&output.stderr)
         );
         // Validation is on by default: each epoch line carries its validation loss.
         assert_eq!(
@@ -484,13 +466,7 @@ mod series {
             "{trained}"
         );
 
-        let output = app(&["forecast", "--artifact-dir", run_arg], work.path());
-        let stdout = text(&output.stdout);
-        assert!(
-            output.status.success(),
-            "forecast failed: {}",
-            text(&output.stderr)
-        );
+        let stdout = app_ok(&["forecast", "--artifact-dir", run_arg], work.path());
         assert!(
             stdout.contains("Next 1 value(s) after the end:"),
             "{stdout}"
@@ -516,12 +492,7 @@ mod series {
         assert!(rows[17].starts_with("1960-12,1,+1,,"), "{}", rows[17]);
         assert!(is_png(&run.join("forecast.png")));
 
-        let output = app(&["plot", "--artifact-dir", run_arg], work.path());
-        assert!(
-            output.status.success(),
-            "plot failed: {}",
-            text(&output.stderr)
-        );
+        app_ok(&["plot", "--artifact-dir", run_arg], work.path());
         assert!(is_png(&run.join("loss.png")));
     }
 
@@ -605,15 +576,13 @@ mod series {
         ];
         assert_clean_error(&app(&args, work.path()), "line 32, column 'v': NaN value");
         let repaired: Vec<&str> = args.iter().copied().chain(["--fill", "linear"]).collect();
-        let output = app(&repaired, work.path());
-        assert!(output.status.success(), "{}", text(&output.stderr));
+        app_ok(&repaired, work.path());
     }
 
     #[test]
     fn forecast_needs_a_series_run() {
         let work = tempfile::tempdir().expect("temporary directory");
-        let output = app(&["train", "--epochs", "1", "--samples", "8"], work.path());
-        assert!(output.status.success(), "{}", text(&output.stderr));
+        app_ok(&["train", "--epochs", "1", "--samples", "8"], work.path());
         let output = app(&["forecast"], work.path());
         assert_clean_error(&output, "trained on the synthetic data, not a series");
     }

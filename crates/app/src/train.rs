@@ -59,7 +59,10 @@ impl TrainJob {
 /// The training material of a run, in training units.
 enum Prepared {
     Synthetic(SyntheticDataset),
-    Series(PreparedSeries),
+    Series {
+        prepared: PreparedSeries,
+        season: Option<usize>,
+    },
 }
 
 impl BackendJob for TrainJob {
@@ -88,7 +91,10 @@ impl BackendJob for TrainJob {
                 let prepared = PreparedSeries::new(series, series_config, series_config.scaler)?;
                 let (train, valid) = (prepared.train_items(), prepared.validation_items());
                 (
-                    Prepared::Series(prepared),
+                    Prepared::Series {
+                        prepared,
+                        season: series_config.season,
+                    },
                     train,
                     valid,
                     series_config.window,
@@ -149,11 +155,7 @@ impl BackendJob for TrainJob {
                 config.training.batch_size,
                 &device,
             )),
-            Prepared::Series(prepared) => {
-                let season = match &config.data {
-                    DataSource::Series(series) => series.season,
-                    DataSource::Synthetic(_) => None,
-                };
+            Prepared::Series { prepared, season } => {
                 let forecast = forecast::forecast(&model, &prepared, &device);
                 let metrics = forecast::evaluate_forecast(&prepared, &forecast, season);
                 artifacts.save_metrics(&metrics)?;
