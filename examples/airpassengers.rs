@@ -14,7 +14,7 @@ use app::metrics::table;
 use app::run_config::{DataSource, RunConfig, SeriesConfig, TrainingConfig};
 use app::train::{TrainJob, TrainOutcome};
 use data::{ColumnRef, FillPolicy, ScaleKind, Scaler};
-use model::LstmRegressorConfig;
+use model::RecurrentRegressorConfig;
 
 fn main() -> Result<()> {
     let epochs = match std::env::args().nth(1) {
@@ -41,12 +41,19 @@ fn main() -> Result<()> {
     .with_date_column(Some(ColumnRef::Name("month".into())))
     .with_season(Some(12));
     let config = RunConfig::new(
-        LstmRegressorConfig::new().with_outputs(horizon),
+        RecurrentRegressorConfig::new().with_outputs(horizon),
         DataSource::Series(series),
         TrainingConfig::new(epochs, 8, 1e-3, 1e-7, 0, "ndarray".to_string()),
     );
     let artifacts = ArtifactDir::create(std::env::temp_dir().join("lstm-airpassengers-example"))?;
-    let report = run_on(BackendKind::Ndarray, TrainJob { config, artifacts })?;
+    let report = run_on(
+        BackendKind::Ndarray,
+        TrainJob {
+            config,
+            artifacts,
+            resume: false,
+        },
+    )?;
     let TrainOutcome::Series(outcome) = &report.outcome else {
         bail!("a series run reports forecasts");
     };

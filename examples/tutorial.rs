@@ -11,7 +11,7 @@ use app::evaluate::loss_line;
 use app::run_config::{DataSource, RunConfig, TrainingConfig};
 use app::train::{TrainJob, TrainOutcome};
 use data::SyntheticConfig;
-use model::LstmRegressorConfig;
+use model::RecurrentRegressorConfig;
 
 fn main() -> Result<()> {
     let epochs = match std::env::args().nth(1) {
@@ -20,12 +20,19 @@ fn main() -> Result<()> {
     };
     // The tutorial: np.random.seed(0); X = randn(100, 10, 1); Adam(1e-3, eps 1e-7); batch 32.
     let config = RunConfig::new(
-        LstmRegressorConfig::new(),
+        RecurrentRegressorConfig::new(),
         DataSource::Synthetic(SyntheticConfig::new()),
         TrainingConfig::new(epochs, 32, 1e-3, 1e-7, 0, "ndarray".to_string()),
     );
     let artifacts = ArtifactDir::create(std::env::temp_dir().join("lstm-tutorial-example"))?;
-    let report = run_on(BackendKind::Ndarray, TrainJob { config, artifacts })?;
+    let report = run_on(
+        BackendKind::Ndarray,
+        TrainJob {
+            config,
+            artifacts,
+            resume: false,
+        },
+    )?;
     let TrainOutcome::Synthetic(evaluation) = &report.outcome else {
         bail!("the tutorial trains on the synthetic data");
     };

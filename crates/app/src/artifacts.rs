@@ -5,17 +5,16 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use burn::config::Config;
 use burn::module::Module;
 use burn::prelude::Backend;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
-use model::LstmRegressor;
+use model::RecurrentRegressor;
 use serde::{Deserialize, Serialize};
 
 use crate::run_config::RunConfig;
 
 /// Full precision: the default compact recorder stores f16, which changes the reloaded MSE.
-type ModelRecorder = NamedMpkFileRecorder<FullPrecisionSettings>;
+pub type ModelRecorder = NamedMpkFileRecorder<FullPrecisionSettings>;
 
 /// One line of the loss history.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -26,6 +25,8 @@ pub struct EpochRecord {
     pub loss: f64,
     /// The same over the validation windows, when the run has a validation part.
     pub valid_loss: Option<f64>,
+    /// The learning rate used in this epoch.
+    pub lr: f64,
     /// Seconds since training started, at the end of this epoch.
     pub elapsed_seconds: f64,
 }
@@ -91,9 +92,35 @@ impl ArtifactDir {
         self.root.join("loss.png")
     }
 
+    /// Burn's per-epoch checkpoints (`model-N`, `optim-N`, `scheduler-N`), `checkpoint/`.
+    pub fn checkpoint_dir(&self) -> PathBuf {
+        self.root.join("checkpoint")
+    }
+
+    /// The files of epoch `epoch`'s checkpoint.
+    pub fn checkpoint_files(&self, epoch: usize) -> [PathBuf; 3] {
+        ["model", "optim", "scheduler"]
+            .map(|name| self.checkpoint_dir().join(format!("{name}-{epoch}.mpk")))
+    }
+
+    /// The weights of the best epoch so far when early stopping watches, `checkpoint/best.mpk`.
+    pub fn best_path(&self) -> PathBuf {
+        self.checkpoint_dir().join("best.mpk")
+    }
+
     /// The list of a finished run's files, `manifest.json`, written last.
     pub fn manifest_path(&self) -> PathBuf {
         self.root.join("manifest.json")
+    }
+
+    /// Removes an earlier run's checkpoints before a fresh run, so that none is mistaken for
+    /// this run's.
+    pub fn remove_checkpoints(&self) -> Result<()> {
+        match fs::remove_dir_all(self.checkpoint_dir()) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error)
+                .with_context(|| format!("cannot remove {}", self.checkpoint_dir().display())),
+            _ => Ok(()),
+        }
     }
 
     /// Forgets any earlier run's manifest before files are overwritten, so that it never vouches
@@ -170,27 +197,47 @@ impl ArtifactDir {
     /// Reads `config.json`, explaining what to do when there is none.
     pub fn load_config(&self) -> Result<RunConfig> {
         self.check_manifest()?;
+        self.read_config()
+    }
+
+    /// Reads `config.json` without asking for a finished run (`train --resume` reads the
+    /// configuration of interrupted ones).
+    pub fn read_config(&self) -> Result<RunConfig> {
         let path = self.config_path();
         self.require(&path)?;
-        RunConfig::load(&path).with_context(|| {
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let not_ours = || {
             format!(
                 "{} is not a run configuration written by `train`",
                 path.display()
             )
-        })
+        };
+        let value: serde_json::Value = serde_json::from_str(&text).with_context(not_ours)?;
+        let version = value
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64);
+        if version != Some(u64::from(RunConfig::FORMAT_VERSION)) {
+            bail!(
+                "{} was written by another version of this app (format {}, this one reads {}); \
+                 run `app train --artifact-dir {}` again",
+                path.display(),
+                version.map_or("unknown".to_string(), |v| v.to_string()),
+                RunConfig::FORMAT_VERSION,
+                self.root.display()
+            );
+        }
+        serde_json::from_value(value).with_context(not_ours)
     }
 
     /// Writes `model.mpk`.
-    pub fn save_model<B: Backend>(&self, model: LstmRegressor<B>) -> Result<()> {
-        // The recorder appends `.mpk` itself; write beside the target, then rename into place so
-        // that an interrupted save never leaves a truncated model under the real name.
-        // (`set_extension` turns `model-partial` into `model-partial.mpk`.)
-        let partial = self.root.join("model-partial");
-        model
-            .save_file(&partial, &ModelRecorder::new())
-            .with_context(|| format!("cannot write the model into {}", self.root.display()))?;
-        fs::rename(partial.with_extension("mpk"), self.model_path())
-            .with_context(|| format!("cannot move the model to {}", self.model_path().display()))
+    pub fn save_model<B: Backend>(&self, model: RecurrentRegressor<B>) -> Result<()> {
+        save_weights(model, &self.model_path())
+    }
+
+    /// Writes `checkpoint/best.mpk`.
+    pub fn save_best<B: Backend>(&self, model: RecurrentRegressor<B>) -> Result<()> {
+        save_weights(model, &self.best_path())
     }
 
     /// Reads `model.mpk` into a model built from `config`.
@@ -198,30 +245,42 @@ impl ArtifactDir {
         &self,
         config: &RunConfig,
         device: &B::Device,
-    ) -> Result<LstmRegressor<B>> {
-        let path = self.model_path();
-        self.require(&path)?;
-        let model = config
-            .model
-            .init::<B>(device)
-            .load_file(&path, &ModelRecorder::new(), device)
+    ) -> Result<RecurrentRegressor<B>> {
+        self.require(&self.model_path())?;
+        self.load_weights(config, &self.model_path(), device)
+    }
+
+    /// Reads the weights in `path` into a model built from `config`, refusing weights whose
+    /// shapes are not the configuration's.
+    pub fn load_weights<B: Backend>(
+        &self,
+        config: &RunConfig,
+        path: &Path,
+        device: &B::Device,
+    ) -> Result<RecurrentRegressor<B>> {
+        let model = config.model.init::<B>(device);
+        let expected = model.parameter_shapes();
+        let model = model
+            .load_file(path, &ModelRecorder::new(), device)
             .with_context(|| format!("cannot load the model from {}", path.display()))?;
-        let expected = (
-            config.model.input_features,
-            config.model.hidden,
-            config.model.outputs,
-        );
-        let (input_features, hidden, outputs) = model.sizes();
-        if (input_features, hidden, outputs) != expected {
+        let found = model.parameter_shapes();
+        if found != expected {
+            let count = |shapes: &[Vec<usize>]| -> usize {
+                shapes
+                    .iter()
+                    .map(|shape| shape.iter().product::<usize>())
+                    .sum()
+            };
             bail!(
-                "{} does not match {}: the weights have {input_features} input feature(s), \
-                 {hidden} units and {outputs} output(s), the configuration {}, {} and {}; \
-                 run `app train --artifact-dir {}` again",
+                "{} does not match {}: the weights hold {} parameters in {} tensors, the \
+                 configuration ({}) needs {} in {}; run `app train --artifact-dir {}` again",
                 path.display(),
                 self.config_path().display(),
-                expected.0,
-                expected.1,
-                expected.2,
+                count(&found),
+                found.len(),
+                config.model.describe(),
+                count(&expected),
+                expected.len(),
                 self.root.display()
             );
         }
@@ -281,6 +340,21 @@ impl ArtifactDir {
     }
 }
 
+/// Writes the weights of `model` to `path` (a `.mpk` name) through a temporary file renamed into
+/// place, so that an interrupted save never leaves a truncated model under the real name.
+fn save_weights<B: Backend>(model: RecurrentRegressor<B>, path: &Path) -> Result<()> {
+    let directory = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(directory)
+        .with_context(|| format!("cannot create {}", directory.display()))?;
+    // The recorder appends `.mpk` itself: `weights-partial` becomes `weights-partial.mpk`.
+    let partial = directory.join("weights-partial");
+    model
+        .save_file(&partial, &ModelRecorder::new())
+        .with_context(|| format!("cannot write the model into {}", directory.display()))?;
+    fs::rename(partial.with_extension("mpk"), path)
+        .with_context(|| format!("cannot move the model to {}", path.display()))
+}
+
 /// Writes `path` through a temporary file in the same directory, renamed into place once
 /// complete, so that readers never see a half-written file.
 pub fn write_atomically(
@@ -330,12 +404,14 @@ mod tests {
                 epoch: 1,
                 loss: 0.25,
                 valid_loss: None,
+                lr: 1e-3,
                 elapsed_seconds: 0.5,
             },
             EpochRecord {
                 epoch: 2,
                 loss: 1.0 / 3.0,
                 valid_loss: Some(0.5),
+                lr: 1e-3,
                 elapsed_seconds: 1.0,
             },
         ];
@@ -343,7 +419,7 @@ mod tests {
         assert_eq!(artifacts.load_history().expect("readable"), history);
         let text = fs::read_to_string(artifacts.history_path()).expect("written");
         assert!(
-            text.starts_with("epoch,loss,valid_loss,elapsed_seconds\n1,0.25,,0.5\n"),
+            text.starts_with("epoch,loss,valid_loss,lr,elapsed_seconds\n1,0.25,,0.001,0.5\n"),
             "{text}"
         );
     }

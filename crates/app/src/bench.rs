@@ -8,9 +8,10 @@ use anyhow::{bail, Context, Result};
 use burn::data::dataset::Dataset;
 use burn::tensor::backend::AutodiffBackend;
 use data::{SyntheticConfig, SyntheticDataset};
-use model::{CellActivation, LstmRegressorConfig};
+use model::{CellActivation, RecurrentRegressorConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::artifacts::ArtifactDir;
 use crate::backend::{run_on, BackendJob};
 use crate::cli::BenchArgs;
 use crate::evaluate::evaluate;
@@ -131,18 +132,32 @@ impl BackendJob for BenchJob {
             .with_features(w.features);
         let dataset = SyntheticDataset::generate(&synthetic).context("invalid workload")?;
         let items = (0..dataset.len()).filter_map(|i| dataset.get(i)).collect();
-        let model = LstmRegressorConfig::new()
+        let model = RecurrentRegressorConfig::new()
             .with_input_features(w.features)
             .with_outputs(w.features)
             .with_hidden(w.hidden)
             .with_activation(w.activation);
         let training = TrainingConfig::new(w.epochs, w.batch_size, 1e-3, 1e-7, 0, String::new());
         let config = RunConfig::new(model, DataSource::Synthetic(synthetic), training);
-        let directory = std::env::temp_dir();
+        // Checkpoints and history are written as `train` writes them, into a scratch directory.
+        let scratch = std::env::temp_dir().join(format!("app-bench-{}", std::process::id()));
+        let artifacts = ArtifactDir::create(&scratch)?;
 
         let started = Instant::now();
-        let (model, _history) = fit::<B>(&config, items, Vec::new(), w.steps, &directory, &device);
+        let (model, outcome) = fit::<B>(
+            &config,
+            items,
+            Vec::new(),
+            w.steps,
+            &artifacts,
+            &device,
+            None,
+        );
         let fit_seconds = started.elapsed().as_secs_f64();
+        let _ = std::fs::remove_dir_all(&scratch);
+        if let Some(error) = outcome.error {
+            bail!("the benchmark could not train: {error}");
+        }
         let started = Instant::now();
         evaluate(&model, &dataset, w.batch_size, &device);
         let inference_seconds = started.elapsed().as_secs_f64();

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use data::{ColumnRef, FillPolicy};
-use model::CellActivation;
+use model::{CellActivation, CellKind};
 use serde::{Deserialize, Serialize};
 
 /// Train an LSTM on the Keras tutorial's data with Burn, evaluate it and plot its predictions.
@@ -30,6 +30,9 @@ pub enum Command {
     Forecast(ForecastArgs),
     /// Measure training and inference speed on the workloads W1 (the tutorial), W2 and W3.
     Bench(BenchArgs),
+    /// Evaluate a saved run: the tutorial's `Loss:` (MSE over the synthetic sequences), or the
+    /// test metrics of a series run against the naive baselines.
+    Evaluate(EvaluateArgs),
     /// Write the synthetic data set as CSV (columns x0..x{steps-1},y), exactly as NumPy makes it.
     Dataset(DatasetArgs),
 }
@@ -37,7 +40,7 @@ pub enum Command {
 /// Where tensors are computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum BackendKind {
-    /// CPU, through the ndarray crate (multi-threaded, always available).
+    /// CPU, through the ndarray crate (always available).
     Ndarray,
     /// GPU through wgpu (Vulkan, Metal or DirectX); on a machine without a GPU, Mesa's software
     /// Vulkan driver (lavapipe) runs it on the CPU.
@@ -60,6 +63,39 @@ impl From<ActivationArg> for CellActivation {
             ActivationArg::Tanh => CellActivation::Tanh,
         }
     }
+}
+
+/// The recurrent cell (Keras' `LSTM` or `GRU` layer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CellArg {
+    /// Long short-term memory, as in the tutorial.
+    Lstm,
+    /// Gated recurrent unit (Keras' default reset_after form).
+    Gru,
+}
+
+impl From<CellArg> for CellKind {
+    fn from(value: CellArg) -> Self {
+        match value {
+            CellArg::Lstm => CellKind::Lstm,
+            CellArg::Gru => CellKind::Gru,
+        }
+    }
+}
+
+/// How the learning rate changes per epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleArg {
+    /// --learning-rate throughout.
+    Constant,
+    /// Multiplied by --lr-factor every --lr-step-epochs epochs.
+    Step,
+    /// Half a cosine from --learning-rate to zero over --epochs.
+    Cosine,
+    /// Multiplied by --lr-factor after --lr-patience epochs without improvement of the
+    /// validation loss (the training loss without a validation part), like Keras'
+    /// ReduceLROnPlateau.
+    Plateau,
 }
 
 /// The synthetic data: `np.random.seed(SEED); X = randn(SAMPLES, STEPS, 1); y = sin(mean(X, 1))`.
@@ -182,6 +218,52 @@ pub struct TrainArgs {
     /// Cell activation.
     #[arg(long, value_enum, default_value_t = ActivationArg::Relu)]
     pub activation: ActivationArg,
+    /// Recurrent cell.
+    #[arg(long, value_enum, default_value_t = CellArg::Lstm)]
+    pub cell: CellArg,
+    /// Stacked recurrent layers (each feeds its whole output sequence to the next).
+    #[arg(long, default_value_t = 1, value_parser = at_least_one())]
+    pub layers: usize,
+    /// Read each sequence both ways and concatenate the outputs (Keras' Bidirectional).
+    #[arg(long)]
+    pub bidirectional: bool,
+    /// Dropout probability between layers and before the head (training only).
+    #[arg(long, default_value_t = 0.0, value_parser = fraction)]
+    pub dropout: f64,
+    /// Decoupled weight decay (AdamW); 0 is plain Adam.
+    #[arg(long, default_value_t = 0.0, value_parser = non_negative_float)]
+    pub weight_decay: f64,
+    /// Clip each parameter's gradient to this L2 norm (Keras' clipnorm).
+    #[arg(long, value_parser = positive_float)]
+    pub grad_clip: Option<f64>,
+    /// Learning-rate schedule, applied per epoch.
+    #[arg(long, value_enum, default_value_t = ScheduleArg::Constant)]
+    pub lr_schedule: ScheduleArg,
+    /// Multiplier of the step and plateau schedules.
+    #[arg(long, default_value_t = 0.1, value_parser = open_fraction)]
+    pub lr_factor: f64,
+    /// Epochs between reductions of the step schedule.
+    #[arg(long, default_value_t = 10, value_parser = at_least_one())]
+    pub lr_step_epochs: usize,
+    /// Epochs without improvement before the plateau schedule reduces the rate.
+    #[arg(long, default_value_t = 10, value_parser = at_least_one())]
+    pub lr_patience: usize,
+    /// The lowest rate the plateau schedule goes to.
+    #[arg(long, default_value_t = 0.0, value_parser = non_negative_float)]
+    pub min_lr: f64,
+    /// Fraction of the synthetic sequences, at the end and before any shuffling, held out for
+    /// validation (Keras' validation_split); series runs use --validation-fraction.
+    #[arg(long, default_value_t = 0.0, value_parser = fraction, conflicts_with = "csv")]
+    pub validation_split: f64,
+    /// Stop when the validation loss (the training loss without a validation part) has not
+    /// improved for this many epochs, and keep the best epoch's weights.
+    #[arg(long, value_parser = at_least_one())]
+    pub early_stopping: Option<usize>,
+    /// Continue the run saved in --artifact-dir from its last checkpoint; --epochs is the total
+    /// (after 5 epochs, `--epochs 10 --resume` trains epochs 6 to 10). Give the same model and
+    /// data flags as the first run.
+    #[arg(long)]
+    pub resume: bool,
     /// The data.
     #[command(flatten)]
     pub data: DataArgs,
@@ -217,6 +299,17 @@ pub struct ForecastArgs {
     /// same series with newer values appended.
     #[arg(long)]
     pub csv: Option<PathBuf>,
+}
+
+/// `evaluate` options.
+#[derive(Clone, Debug, Args)]
+pub struct EvaluateArgs {
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = BackendKind::Ndarray)]
+    pub backend: BackendKind,
+    /// Directory of a run saved by `train`.
+    #[arg(long, default_value = "artifacts")]
+    pub artifact_dir: PathBuf,
 }
 
 /// `bench` options.
@@ -264,6 +357,22 @@ fn fraction(text: &str) -> Result<f64, String> {
     }
 }
 
+fn open_fraction(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value > 0.0 && value < 1.0 => Ok(value),
+        Ok(_) => Err("must be above 0 and below 1".to_string()),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+fn non_negative_float(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() && value >= 0.0 => Ok(value),
+        Ok(_) => Err("must be a number of at least 0".to_string()),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
 fn positive_float(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(value) if value.is_finite() && value > 0.0 => Ok(value),
@@ -307,6 +416,16 @@ mod tests {
             ["--seed", "-1"],
             ["--column", "x"],
             ["--window", "3"],
+            ["--layers", "0"],
+            ["--dropout", "1"],
+            ["--dropout", "-0.1"],
+            ["--weight-decay", "-1"],
+            ["--grad-clip", "0"],
+            ["--lr-factor", "1"],
+            ["--early-stopping", "0"],
+            ["--validation-split", "1"],
+            ["--cell", "rnn"],
+            ["--lr-schedule", "linear"],
         ] {
             let result = Cli::try_parse_from(["app", "train", flags[0], flags[1]]);
             assert!(result.is_err(), "{flags:?} should be refused");

@@ -7,7 +7,8 @@ use data::{SyntheticConfig, SyntheticDataset};
 
 use crate::artifacts::{write_atomically, ArtifactDir};
 use crate::backend::run_on;
-use crate::cli::{Cli, Command, DatasetArgs, ForecastArgs, PlotArgs, TrainArgs};
+use crate::cli::{Cli, Command, DatasetArgs, EvaluateArgs, ForecastArgs, PlotArgs, TrainArgs};
+use crate::epoch_loop::StopReason;
 use crate::evaluate::{loss_line, EvaluateSavedRun};
 use crate::forecast::{self, ForecastOutcome, ForecastSavedRun};
 use crate::metrics;
@@ -19,6 +20,7 @@ use crate::train::{TrainJob, TrainOutcome};
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train(args) => train(&args),
+        Command::Evaluate(args) => evaluate(&args),
         Command::Plot(args) => plot(&args),
         Command::Forecast(args) => forecast(&args),
         Command::Bench(args) => crate::bench::run(&args),
@@ -35,9 +37,8 @@ fn describe(config: &RunConfig) -> String {
         }
     };
     format!(
-        "LSTM({}, {}) + Linear({}){data}, {} epochs, seed {}",
-        config.model.hidden,
-        config.model.activation,
+        "{} + Linear({}){data}, {} epochs, seed {}",
+        config.model.describe(),
         config.model.outputs,
         config.training.epochs,
         config.training.seed
@@ -54,15 +55,34 @@ fn train(args: &TrainArgs) -> Result<()> {
         ),
         DataSource::Series(series) => format!("{}", series.csv.display()),
     };
+    let training = &config.training;
+    let mut optimiser = format!("Adam lr {}", training.learning_rate);
+    if training.weight_decay > 0.0 {
+        optimiser = format!(
+            "AdamW lr {}, weight decay {}",
+            training.learning_rate, training.weight_decay
+        );
+    }
     crate::say!(
-        "Training {} on {data}, batch {}, Adam lr {}, backend {}",
+        "Training {} on {data}, batch {}, {optimiser}, backend {}",
         describe(config),
-        config.training.batch_size,
-        config.training.learning_rate,
-        config.training.backend,
+        training.batch_size,
+        training.backend,
     );
+    let early_stopping = training.early_stopping.is_some();
     let report = run_on(args.backend, job)?;
     let dir = report.artifacts.root().display();
+    match report.stop {
+        StopReason::EarlyStopped { best_epoch } => crate::say!(
+            "Early stopping after epoch {}: no improvement since epoch {best_epoch}, whose weights are kept",
+            report.trained.1
+        ),
+        _ if early_stopping => crate::say!(
+            "Kept the weights of epoch {}, the best one",
+            report.model_epoch
+        ),
+        _ => {}
+    }
     match &report.outcome {
         TrainOutcome::Synthetic(evaluation) => {
             crate::say!("{}", loss_line(evaluation.mse));
@@ -87,6 +107,40 @@ fn print_metrics(outcome: &ForecastOutcome) {
         prepared.series.name,
     );
     crate::say!("{}", metrics::table(&outcome.metrics).trim_end());
+}
+
+fn evaluate(args: &EvaluateArgs) -> Result<()> {
+    let artifacts = ArtifactDir::new(&args.artifact_dir);
+    let config = artifacts.load_config()?;
+    crate::say!(
+        "Evaluating {} in {}",
+        describe(&config),
+        artifacts.root().display()
+    );
+    match &config.data {
+        DataSource::Synthetic(_) => {
+            let evaluation = run_on(
+                args.backend,
+                EvaluateSavedRun {
+                    config,
+                    artifacts: artifacts.clone(),
+                },
+            )?;
+            crate::say!("{}", loss_line(evaluation.mse));
+        }
+        DataSource::Series(_) => {
+            let outcome = run_on(
+                args.backend,
+                ForecastSavedRun {
+                    config,
+                    artifacts,
+                    csv: None,
+                },
+            )?;
+            print_metrics(&outcome);
+        }
+    }
+    Ok(())
 }
 
 fn plot(args: &PlotArgs) -> Result<()> {

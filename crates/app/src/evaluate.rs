@@ -7,7 +7,7 @@ use burn::module::AutodiffModule;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use data::{SequenceBatch, SequenceBatcher, SyntheticDataset};
-use model::LstmRegressor;
+use model::RecurrentRegressor;
 
 use crate::artifacts::ArtifactDir;
 use crate::backend::BackendJob;
@@ -26,7 +26,7 @@ pub struct Evaluation {
 
 /// Runs `model` over `dataset` in batches of `batch_size` and scores it.
 pub fn evaluate<B: Backend>(
-    model: &LstmRegressor<B>,
+    model: &RecurrentRegressor<B>,
     dataset: &SyntheticDataset,
     batch_size: usize,
     device: &B::Device,
@@ -115,7 +115,7 @@ mod tests {
     use super::*;
     use burn_ndarray::NdArray;
     use data::SyntheticConfig;
-    use model::LstmRegressorConfig;
+    use model::RecurrentRegressorConfig;
 
     #[test]
     fn mean_squared_error_by_hand() {
@@ -135,7 +135,7 @@ mod tests {
     #[test]
     fn batch_size_does_not_change_the_predictions() {
         let device = Default::default();
-        let model = LstmRegressorConfig::new().init::<NdArray>(&device);
+        let model = RecurrentRegressorConfig::new().init::<NdArray>(&device);
         let data = SyntheticDataset::generate(&SyntheticConfig::new().with_samples(10))
             .expect("sizes are valid");
         let whole = evaluate(&model, &data, 10, &device);

@@ -13,7 +13,7 @@ use data::{
     load_csv, ChronologicalSplit, Scaler, SequenceItem, SeriesCsvOptions, TimeSeries,
     WindowDataset, WindowSpec,
 };
-use model::LstmRegressor;
+use model::RecurrentRegressor;
 use serde::Serialize;
 
 use crate::artifacts::{write_atomically, ArtifactDir};
@@ -129,7 +129,7 @@ pub struct SeriesForecast {
 
 /// Forecasts every test window and the values after the series' end.
 pub fn forecast<B: Backend>(
-    model: &LstmRegressor<B>,
+    model: &RecurrentRegressor<B>,
     prepared: &PreparedSeries,
     device: &B::Device,
 ) -> SeriesForecast {

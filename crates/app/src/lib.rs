@@ -1,4 +1,4 @@
-//! The command line of the toolkit: `train`, `plot`, `forecast` and `dataset`.
+//! The command line of the toolkit: `train`, `evaluate`, `plot`, `forecast`, `bench` and `dataset`.
 //!
 //! Everything below [`backend`] is generic over the Burn backend; [`backend`] is the one place
 //! that names `NdArray` and `Wgpu`.
@@ -8,6 +8,7 @@ pub mod backend;
 pub mod bench;
 pub mod cli;
 pub mod commands;
+pub mod epoch_loop;
 pub mod evaluate;
 pub mod forecast;
 pub mod interrupt;
@@ -16,4 +17,6 @@ pub mod output;
 pub mod plot;
 pub mod progress;
 pub mod run_config;
+pub mod schedule;
+pub mod shuffle;
 pub mod train;

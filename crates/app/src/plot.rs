@@ -149,6 +149,29 @@ pub fn loss_curve(path: &Path, history: &[EpochRecord], title: &str) -> Result<(
             .label(label)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
     }
+    // The best epoch by the loss the run monitored (validation when there is one), as early
+    // stopping would keep it.
+    let monitored = crate::epoch_loop::monitored(history);
+    let best = history
+        .iter()
+        .zip(&monitored)
+        .filter(|(_, loss)| usable(**loss))
+        .min_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(record, &loss)| (record.epoch as f64, loss));
+    if let Some((epoch, loss)) = best {
+        let marker = BLACK.stroke_width(1);
+        chart
+            .draw_series(LineSeries::new(
+                [(epoch, low * 0.8), (epoch, high * 1.25)],
+                BLACK.mix(0.4).stroke_width(1),
+            ))
+            .map_err(|e| fail(e.to_string()))?;
+        chart
+            .draw_series([Circle::new((epoch, loss), 6, marker)])
+            .map_err(|e| fail(e.to_string()))?
+            .label(format!("best epoch {epoch:.0} ({loss:.3e})"))
+            .legend(move |(x, y)| Circle::new((x + 12, y), 5, marker));
+    }
     chart
         .configure_series_labels()
         .label_font(("sans-serif", 16))
@@ -328,6 +351,7 @@ mod tests {
                 epoch,
                 loss: 1.0 / epoch as f64,
                 valid_loss: Some(2.0 / epoch as f64),
+                lr: 1e-3,
                 elapsed_seconds: epoch as f64,
             })
             .collect();
@@ -353,6 +377,7 @@ mod tests {
             epoch: 1,
             loss: f64::NAN,
             valid_loss: None,
+            lr: 1e-3,
             elapsed_seconds: 0.0,
         }];
         assert!(loss_curve(&dir.path().join("l.png"), &history, "t").is_err());

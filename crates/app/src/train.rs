@@ -1,28 +1,36 @@
 //! `train`: fit the regressor with Burn's `Learner`, evaluate it and save the run.
 
+use std::sync::Arc;
+
 use anyhow::{bail, Context, Result};
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::{Dataset, InMemDataset};
-use burn::optim::AdamConfig;
+use burn::optim::grad_clipping::GradientClippingConfig;
+use burn::optim::AdamWConfig;
+use burn::record::Recorder;
 use burn::tensor::backend::AutodiffBackend;
+use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::logger::InMemoryMetricLogger;
 use burn::train::metric::LossMetric;
-use burn::train::{Learner, SupervisedTraining};
+use burn::train::{Learner, LearnerOptimizerRecord, SupervisedTraining, TrainingStrategy};
 use data::{SequenceBatcher, SequenceItem, SyntheticDataset};
-use model::LstmRegressor;
+use model::RecurrentRegressor;
 
-use crate::artifacts::{ArtifactDir, EpochRecord};
+use crate::artifacts::{ArtifactDir, EpochRecord, ModelRecorder};
 use crate::backend::BackendJob;
 use crate::cli::TrainArgs;
+use crate::epoch_loop::{Components, EpochLoop, LoopOutcome, LoopPlan, ResumePoint, StopReason};
 use crate::evaluate::{evaluate, Evaluation};
 use crate::forecast::{self, ForecastOutcome, PreparedSeries};
 use crate::interrupt::{self, Interrupted};
-use crate::progress::{EpochReporter, SharedHistory};
+use crate::progress::EpochReporter;
 use crate::run_config::{DataSource, RunConfig};
+use crate::schedule::EpochRate;
+use crate::shuffle::EpochShuffled;
 
 /// How the trained model did.
 pub enum TrainOutcome {
-    /// On the synthetic data: the tutorial's `evaluate` over the training sequences.
+    /// On the synthetic data: the tutorial's `evaluate` over all the sequences.
     Synthetic(Evaluation),
     /// On a series: forecasts of its test part against the baselines.
     Series(Box<ForecastOutcome>),
@@ -32,8 +40,14 @@ pub enum TrainOutcome {
 pub struct TrainReport {
     /// The evaluation.
     pub outcome: TrainOutcome,
-    /// The per-epoch losses.
+    /// The per-epoch losses, resumed epochs included.
     pub history: Vec<EpochRecord>,
+    /// Why training ended (all epochs, or early stopping).
+    pub stop: StopReason,
+    /// The epoch whose weights were saved.
+    pub model_epoch: usize,
+    /// The epochs this process trained (the first one, the last one).
+    pub trained: (usize, usize),
     /// Where everything was saved.
     pub artifacts: ArtifactDir,
 }
@@ -44,6 +58,8 @@ pub struct TrainJob {
     pub config: RunConfig,
     /// Where to save it.
     pub artifacts: ArtifactDir,
+    /// Continue the run saved in `artifacts` instead of starting afresh.
+    pub resume: bool,
 }
 
 impl TrainJob {
@@ -52,6 +68,7 @@ impl TrainJob {
         Ok(Self {
             config: RunConfig::from_args(args),
             artifacts: ArtifactDir::create(&args.artifact_dir)?,
+            resume: args.resume,
         })
     }
 }
@@ -65,6 +82,29 @@ enum Prepared {
     },
 }
 
+/// Splits off the last `fraction` of `items` for validation, before any shuffling (Keras'
+/// `validation_split`: the first `floor(n · (1 - fraction))` items train).
+pub fn validation_split<T>(mut items: Vec<T>, fraction: f64) -> Result<(Vec<T>, Vec<T>)> {
+    if fraction == 0.0 {
+        return Ok((items, Vec::new()));
+    }
+    let total = items.len();
+    let train = (total as f64 * (1.0 - fraction)).floor() as usize;
+    if train == 0 || train == total {
+        bail!(
+            "--validation-split {fraction} of {total} sequences leaves {} for training and {} for \
+             validation; both need at least one (use a fraction between {:.3} and {:.3}, or more \
+             --samples)",
+            train,
+            total - train,
+            1.0 / total as f64,
+            1.0 - 1.0 / total as f64
+        );
+    }
+    let valid = items.split_off(train);
+    Ok((items, valid))
+}
+
 impl BackendJob for TrainJob {
     type Output = TrainReport;
 
@@ -72,18 +112,15 @@ impl BackendJob for TrainJob {
         let Self {
             mut config,
             artifacts,
+            resume,
         } = self;
         let (prepared, train_items, valid_items, steps) = match &mut config.data {
             DataSource::Synthetic(synthetic) => {
                 let dataset =
                     SyntheticDataset::generate(synthetic).context("invalid data settings")?;
                 let items = (0..dataset.len()).filter_map(|i| dataset.get(i)).collect();
-                (
-                    Prepared::Synthetic(dataset),
-                    items,
-                    Vec::new(),
-                    synthetic.steps,
-                )
+                let (train, valid) = validation_split(items, config.training.validation_split)?;
+                (Prepared::Synthetic(dataset), train, valid, synthetic.steps)
             }
             DataSource::Series(series_config) => {
                 let series = forecast::read_series(series_config, &series_config.csv)?;
@@ -101,51 +138,98 @@ impl BackendJob for TrainJob {
                 )
             }
         };
+        let resume_point = if resume {
+            let point = resume_point::<B>(&config, &artifacts, &device)?;
+            crate::say!(
+                "Resuming the run in {} after epoch {}",
+                artifacts.root().display(),
+                point.history.len()
+            );
+            Some(point)
+        } else {
+            artifacts.remove_checkpoints()?;
+            None
+        };
         // Save the configuration first: it is what later commands need to read the model.
         artifacts.begin_run()?;
         artifacts.save_config(&config)?;
 
-        let (model, history) = fit::<B>(
+        let first_epoch = resume_point.as_ref().map_or(0, |p| p.history.len()) + 1;
+        let (model, outcome) = fit::<B>(
             &config,
             train_items,
             valid_items,
             steps,
-            artifacts.root(),
+            &artifacts,
             &device,
+            resume_point,
         );
+        let LoopOutcome {
+            history,
+            stop,
+            model_epoch,
+            error,
+        } = outcome;
+        if let Some(error) = error {
+            bail!("training stopped: {error}");
+        }
         let run_files = [
             artifacts.config_path(),
             artifacts.history_path(),
             artifacts.model_path(),
         ];
-        if interrupt::requested() {
-            artifacts.save_history(&history)?;
-            artifacts.save_model(model)?;
-            artifacts.finish_run(&run_files)?;
-            return Err(Interrupted {
-                completed_epochs: history.len(),
-                epochs: config.training.epochs,
-                saved: format!(
-                    "saved the model and the loss history so far in {}; `app plot` reads them",
-                    artifacts.root().display()
-                ),
-            }
-            .into());
-        }
-        if let Some(bad) = history.iter().find(|record| !record.loss.is_finite()) {
-            // Keep the history for inspection, but not a model that only predicts NaN.
-            artifacts.save_history(&history)?;
-            bail!(
-                "the training loss became {} in epoch {}, so training stopped and no model was saved; \
-                 try a lower --learning-rate (this run used {}){}",
-                bad.loss,
-                bad.epoch,
-                config.training.learning_rate,
-                match config.model.activation {
-                    model::CellActivation::Relu => " or --activation tanh",
-                    model::CellActivation::Tanh => "",
+        let dir = artifacts.root().display().to_string();
+        let resume_hint = format!(
+            "`app train --resume --artifact-dir {dir}` with the same flags continues from there"
+        );
+        match stop {
+            StopReason::Interrupted => {
+                if history.is_empty() {
+                    return Err(Interrupted {
+                        completed_epochs: 0,
+                        epochs: config.training.epochs,
+                        saved: "no epoch was completed, so there is nothing to keep".to_string(),
+                    }
+                    .into());
                 }
-            );
+                artifacts.save_history(&history)?;
+                artifacts.save_model(model)?;
+                artifacts.finish_run(&run_files)?;
+                return Err(Interrupted {
+                    completed_epochs: history.len(),
+                    epochs: config.training.epochs,
+                    saved: format!(
+                        "saved the model of epoch {model_epoch} and the loss history in {dir}; \
+                         `app plot` and `app evaluate` read them, and {resume_hint}"
+                    ),
+                }
+                .into());
+            }
+            StopReason::Diverged { epoch, loss } => {
+                let advice = format!(
+                    "try a lower --learning-rate (this run used {}){}",
+                    config.training.learning_rate,
+                    match config.model.activation {
+                        model::CellActivation::Relu => " or --activation tanh",
+                        model::CellActivation::Tanh => "",
+                    }
+                );
+                if history.is_empty() {
+                    bail!(
+                        "the training loss became {loss} in epoch {epoch}, so training stopped \
+                         and no model was saved; {advice}"
+                    );
+                }
+                artifacts.save_history(&history)?;
+                artifacts.save_model(model)?;
+                artifacts.finish_run(&run_files)?;
+                bail!(
+                    "the training loss became {loss} in epoch {epoch}, so training stopped; the \
+                     model of epoch {model_epoch} is saved in {dir}; {advice}: {resume_hint} \
+                     (--learning-rate may change)"
+                );
+            }
+            StopReason::Completed | StopReason::EarlyStopped { .. } => {}
         }
 
         let outcome = match prepared {
@@ -169,63 +253,174 @@ impl BackendJob for TrainJob {
         artifacts.save_history(&history)?;
         artifacts.save_model(model)?;
         artifacts.finish_run(&run_files)?;
+        let last_epoch = history.last().map_or(0, |r| r.epoch);
         Ok(TrainReport {
             outcome,
             history,
+            stop,
+            model_epoch,
+            trained: (first_epoch, last_epoch),
             artifacts,
         })
     }
 }
 
+/// Reads what `train --resume` continues from: the saved configuration (which must agree with
+/// the one asked for), the history up to the last epoch whose checkpoint is complete, and the
+/// best weights when early stopping tracks them. Every file is read here, so that a damaged one
+/// is reported before training starts.
+fn resume_point<B: AutodiffBackend>(
+    config: &RunConfig,
+    artifacts: &ArtifactDir,
+    device: &B::Device,
+) -> Result<ResumePoint<B>> {
+    let dir = artifacts.root().display();
+    let saved = artifacts
+        .read_config()
+        .with_context(|| format!("cannot resume the run in {dir}"))?;
+    if let Some(conflict) = config.resume_conflict(&saved) {
+        bail!(
+            "cannot resume the run in {dir}: {conflict}; give the flags of the first run (only \
+             --epochs, --learning-rate, --early-stopping and --backend may change)"
+        );
+    }
+    let mut history = artifacts
+        .load_history()
+        .with_context(|| format!("cannot resume the run in {dir}"))?;
+    // An epoch's checkpoint is written after its history line; a run killed in between resumes
+    // from the epoch before.
+    while let Some(last) = history.last() {
+        if artifacts
+            .checkpoint_files(last.epoch)
+            .iter()
+            .all(|path| path.exists())
+        {
+            break;
+        }
+        history.pop();
+    }
+    let Some(last) = history.last().map(|r| r.epoch) else {
+        bail!(
+            "cannot resume the run in {dir}: it has no complete checkpoint in {}; train it \
+             afresh without --resume",
+            artifacts.checkpoint_dir().display()
+        );
+    };
+    if history.iter().enumerate().any(|(i, r)| r.epoch != i + 1) {
+        bail!(
+            "cannot resume the run in {dir}: {} does not hold epochs 1 to {last} in order",
+            artifacts.history_path().display()
+        );
+    }
+    if last >= config.training.epochs {
+        bail!(
+            "the run in {dir} already has {last} epochs and --epochs is the total, as Keras' \
+             initial_epoch counts; ask for more, e.g. --epochs {}",
+            last + config.training.epochs.max(10)
+        );
+    }
+    // Load both parts of the checkpoint once here: Burn's loader panics on a damaged file.
+    let [model_file, optim_file, _] = artifacts.checkpoint_files(last);
+    artifacts.load_weights::<B>(config, &model_file, device)?;
+    ModelRecorder::new()
+        .load::<LearnerOptimizerRecord<Components<B>>>(optim_file.clone(), device)
+        .with_context(|| {
+            format!(
+                "cannot resume: the optimiser state {} is damaged",
+                optim_file.display()
+            )
+        })?;
+    let best = match config.training.early_stopping {
+        Some(_) if artifacts.best_path().exists() => {
+            Some(artifacts.load_weights::<B>(config, &artifacts.best_path(), device)?)
+        }
+        _ => None,
+    };
+    Ok(ResumePoint { history, best })
+}
+
 /// Initialises the model from `config` (seeded) and fits it on `train_items` with Burn's
-/// `Learner`, reporting the loss on `valid_items` each epoch when there are any. Items hold
-/// `steps` values of one feature per step; `directory` is Burn's working directory.
+/// `Learner` and our [`EpochLoop`], reporting the loss on `valid_items` each epoch when there are
+/// any. Items hold `steps` steps of `config.model.input_features` values. Checkpoints, the
+/// per-epoch history and the best weights go to `artifacts`; `resume` continues an earlier run.
+///
+/// Returns the model to keep (the last epoch's, the best one under early stopping, the last
+/// complete one after an interrupt or divergence) and how the loop ended.
 pub fn fit<B: AutodiffBackend>(
     config: &RunConfig,
     train_items: Vec<SequenceItem>,
     valid_items: Vec<SequenceItem>,
     steps: usize,
-    directory: &std::path::Path,
+    artifacts: &ArtifactDir,
     device: &B::Device,
-) -> (LstmRegressor<B::InnerBackend>, Vec<EpochRecord>) {
+    resume: Option<ResumePoint<B>>,
+) -> (RecurrentRegressor<B::InnerBackend>, LoopOutcome) {
     let training = &config.training;
     // Seed before initialising, so that the same seed gives the same weights.
     B::seed(device, u64::from(training.seed));
     let model = config.model.init::<B>(device);
 
-    let has_validation = !valid_items.is_empty();
     let batcher = SequenceBatcher::new(steps, config.model.input_features);
+    let train_items = EpochShuffled::new(train_items);
     let train_loader = DataLoaderBuilder::new(batcher.clone())
         .batch_size(training.batch_size)
-        .shuffle(u64::from(training.seed))
         .set_device(device.clone())
-        .build(InMemDataset::new(train_items));
+        .build(train_items.clone());
     // Burn requires a validation loader; without a validation part it gets an empty one.
     let valid_loader = DataLoaderBuilder::<B::InnerBackend, _, _>::new(batcher)
         .batch_size(training.batch_size)
         .set_device(device.clone())
         .build(InMemDataset::new(valid_items));
 
-    let history = SharedHistory::default();
-    let supervised = SupervisedTraining::new(directory, train_loader, valid_loader)
+    let rate = EpochRate::new(training.learning_rate);
+    let plan = LoopPlan {
+        epochs: training.epochs,
+        seed: training.seed,
+        learning_rate: training.learning_rate,
+        schedule: training.lr_schedule,
+        early_stopping: training.early_stopping(),
+        print_lines: !EpochReporter::uses_dashboard(),
+    };
+    let epoch_loop = Arc::new(EpochLoop::new(
+        plan,
+        device.clone(),
+        train_items,
+        rate.clone(),
+        artifacts.clone(),
+        resume,
+    ));
+    let supervised = SupervisedTraining::new(artifacts.root(), train_loader, valid_loader)
         .metrics((LossMetric::new(),))
         .num_epochs(training.epochs)
         // history.csv is our record; Burn's file logger would add a folder per epoch.
         .with_metric_logger(InMemoryMetricLogger::new())
         // Burn would otherwise install a global logger and panic hook of its own.
-        .with_application_logger(None);
-    let reporter = EpochReporter::new(history.clone(), supervised.interrupter(), has_validation);
+        .with_application_logger(None)
+        .with_file_checkpointer(ModelRecorder::new())
+        .with_checkpointing_strategy(KeepLastNCheckpoints::new(2))
+        .with_training_strategy(TrainingStrategy::Custom(epoch_loop.clone()));
+    let reporter = EpochReporter::new(supervised.interrupter());
     interrupt::arm(supervised.interrupter());
-    let optimizer = AdamConfig::new()
+    let optimizer = AdamWConfig::new()
         .with_epsilon(training.adam_epsilon as f32)
+        .with_weight_decay(training.weight_decay as f32)
+        .with_grad_clipping(
+            training
+                .grad_clip
+                .map(|norm| GradientClippingConfig::Norm(norm as f32)),
+        )
         .init();
-    let result = supervised.renderer(reporter).launch(Learner::new(
-        model,
-        optimizer,
-        training.learning_rate,
-    ));
+    let result = supervised
+        .renderer(reporter)
+        .launch(Learner::new(model, optimizer, rate));
     interrupt::disarm();
     // Dropping the renderer closes Burn's dashboard before anything is printed below it.
     drop(result.renderer);
-    (result.model, history.snapshot())
+    let outcome = epoch_loop.take_outcome().unwrap_or(LoopOutcome {
+        history: Vec::new(),
+        stop: StopReason::Completed,
+        model_epoch: 0,
+        error: Some("Burn's Learner did not run the training loop".to_string()),
+    });
+    (result.model, outcome)
 }

@@ -1,4 +1,4 @@
-//! Keras' default initialisation for `LSTM` and `Dense`, applied to Burn's modules.
+//! Keras' default initialisation for `LSTM`, `GRU` and `Dense`, applied to Burn's modules.
 //!
 //! Burn initialises every LSTM weight with Xavier-normal per gate; Keras uses a Glorot-uniform
 //! input kernel over all four gates (`[I, 4H]`), an orthogonal recurrent kernel (`[H, 4H]`), zero
@@ -6,7 +6,7 @@
 //! is sensitive to the recurrent kernel's scale, so we reproduce Keras' choice.
 
 use burn::module::{Initializer, Param};
-use burn::nn::{Linear, Lstm};
+use burn::nn::{Gru, Linear, Lstm};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 
@@ -47,6 +47,36 @@ pub fn lstm<B: Backend>(mut lstm: Lstm<B>, device: &B::Device) -> Lstm<B> {
     lstm
 }
 
+/// Re-initialises `gru` as Keras' `GRU` layer (`reset_after=True`) would be: Glorot-uniform input
+/// kernel over the three gates (`[I, 3H]`), orthogonal recurrent kernel (`[H, 3H]`), zero biases.
+/// Keras orders the gates update, reset, candidate, as Burn names them.
+pub fn gru<B: Backend>(mut gru: Gru<B>, device: &B::Device) -> Gru<B> {
+    let [input, hidden] = gru.update_gate.input_transform.weight.dims();
+    let limit = (6.0 / (input + 3 * hidden) as f64).sqrt();
+    let recurrent_kernel: Tensor<B, 2> = Initializer::Orthogonal { gain: 1.0 }
+        .init([hidden, 3 * hidden], device)
+        .val();
+    let gates = [&mut gru.update_gate, &mut gru.reset_gate, &mut gru.new_gate];
+    for (index, gate) in gates.into_iter().enumerate() {
+        let input_kernel = Tensor::random(
+            [input, hidden],
+            Distribution::Uniform(-limit, limit),
+            device,
+        );
+        let columns = index * hidden..(index + 1) * hidden;
+        gate.input_transform.weight = Param::from_tensor(input_kernel);
+        gate.input_transform.bias = Some(Param::from_tensor(Tensor::zeros([hidden], device)));
+        gate.hidden_transform.weight = Param::from_tensor(
+            recurrent_kernel
+                .clone()
+                .slice([0..hidden, columns])
+                .detach(),
+        );
+        gate.hidden_transform.bias = Some(Param::from_tensor(Tensor::zeros([hidden], device)));
+    }
+    gru
+}
+
 /// Re-initialises `dense` as Keras' `Dense` layer would be: Glorot-uniform kernel, zero bias.
 pub fn dense<B: Backend>(mut dense: Linear<B>) -> Linear<B> {
     let [inputs, outputs] = dense.weight.dims();
@@ -64,17 +94,26 @@ pub fn dense<B: Backend>(mut dense: Linear<B>) -> Linear<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::LstmRegressorConfig;
+    use crate::regressor::RecurrentLayer;
+    use crate::RecurrentRegressorConfig;
     use burn_ndarray::NdArray;
+
+    fn tutorial_lstm() -> Lstm<NdArray> {
+        let model = RecurrentRegressorConfig::new().init::<NdArray>(&Default::default());
+        match model.layers.into_iter().next() {
+            Some(RecurrentLayer::Lstm(lstm)) => lstm,
+            other => panic!("expected one LSTM layer, got {other:?}"),
+        }
+    }
 
     #[test]
     fn recurrent_kernel_has_orthonormal_rows_across_gates() {
-        let model = LstmRegressorConfig::new().init::<NdArray>(&Default::default());
+        let lstm = tutorial_lstm();
         let gates = [
-            &model.lstm.input_gate,
-            &model.lstm.forget_gate,
-            &model.lstm.cell_gate,
-            &model.lstm.output_gate,
+            &lstm.input_gate,
+            &lstm.forget_gate,
+            &lstm.cell_gate,
+            &lstm.output_gate,
         ];
         let kernel = Tensor::cat(
             gates
@@ -94,31 +133,59 @@ mod tests {
 
     #[test]
     fn biases_follow_unit_forget_bias() {
-        let model = LstmRegressorConfig::new().init::<NdArray>(&Default::default());
+        let lstm = tutorial_lstm();
         let bias_sum = |gate: &burn::nn::GateController<NdArray>| -> Vec<f32> {
             let input = gate.input_transform.bias.as_ref().expect("bias on").val();
             let hidden = gate.hidden_transform.bias.as_ref().expect("bias on").val();
             (input + hidden).into_data().to_vec().expect("float data")
         };
-        assert!(bias_sum(&model.lstm.forget_gate).iter().all(|&b| b == 1.0));
-        for gate in [
-            &model.lstm.input_gate,
-            &model.lstm.cell_gate,
-            &model.lstm.output_gate,
-        ] {
+        assert!(bias_sum(&lstm.forget_gate).iter().all(|&b| b == 1.0));
+        for gate in [&lstm.input_gate, &lstm.cell_gate, &lstm.output_gate] {
             assert!(bias_sum(gate).iter().all(|&b| b == 0.0));
         }
     }
 
     #[test]
     fn input_kernel_stays_within_glorot_limit() {
-        let model = LstmRegressorConfig::new().init::<NdArray>(&Default::default());
+        let lstm = tutorial_lstm();
         let limit = (6.0f32 / 201.0).sqrt();
-        let weights = model.lstm.cell_gate.input_transform.weight.val();
+        let weights = lstm.cell_gate.input_transform.weight.val();
         let largest = weights.abs().max().into_scalar();
         assert!(
             largest <= limit && largest > limit / 2.0,
             "{largest} vs {limit}"
         );
+    }
+
+    #[test]
+    fn gru_recurrent_kernel_is_orthogonal_and_biases_zero() {
+        let config = RecurrentRegressorConfig::new()
+            .with_hidden(8)
+            .with_cell(crate::CellKind::Gru);
+        let model = config.init::<NdArray>(&Default::default());
+        let Some(RecurrentLayer::Gru(gru)) = model.layers.first() else {
+            panic!("expected a GRU layer")
+        };
+        let gates = [&gru.update_gate, &gru.reset_gate, &gru.new_gate];
+        let kernel = Tensor::cat(
+            gates
+                .iter()
+                .map(|gate| gate.hidden_transform.weight.val())
+                .collect(),
+            1,
+        );
+        assert_eq!(kernel.dims(), [8, 24]);
+        let gram = kernel.clone().matmul(kernel.transpose());
+        let error = (gram - Tensor::eye(8, &Default::default()))
+            .abs()
+            .max()
+            .into_scalar();
+        assert!(error < 1e-4, "K·Kᵀ differs from I by {error}");
+        for gate in gates {
+            for bias in [&gate.input_transform.bias, &gate.hidden_transform.bias] {
+                let bias = bias.as_ref().expect("bias on").val();
+                assert_eq!(bias.abs().sum().into_scalar(), 0.0);
+            }
+        }
     }
 }

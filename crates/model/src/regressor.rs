@@ -1,111 +1,410 @@
-//! The LSTM + linear regressor and its configuration.
+//! The recurrent regressor (stacked, optionally bidirectional LSTM or GRU layers and a linear
+//! head) and its configuration.
 
-use burn::nn::{Linear, LinearConfig, Lstm, LstmConfig};
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::nn::{
+    BiGru, BiGruConfig, BiLstm, BiLstmConfig, Dropout, DropoutConfig, Gru, GruConfig, Linear,
+    LinearConfig, Lstm, LstmConfig,
+};
 use burn::prelude::*;
 
 use crate::activation::CellActivation;
+use crate::cell::CellKind;
 use crate::keras_init;
 
-/// Architecture of an [`LstmRegressor`]; the defaults are the tutorial's `LSTM(50, relu)` on one
-/// feature with a `Dense(1)` head.
+/// Architecture of a [`RecurrentRegressor`]; the defaults are the tutorial's `LSTM(50, relu)` on
+/// one feature with a `Dense(1)` head.
 #[derive(Config, Debug, PartialEq)]
-pub struct LstmRegressorConfig {
-    /// Features per time step (the LSTM's input size).
+pub struct RecurrentRegressorConfig {
+    /// Features per time step (the first layer's input size).
     #[config(default = 1)]
     pub input_features: usize,
-    /// LSTM units (hidden state size).
+    /// Units per layer and direction (hidden state size).
     #[config(default = 50)]
     pub hidden: usize,
     /// Values predicted per sequence (the linear head's output size).
     #[config(default = 1)]
     pub outputs: usize,
-    /// Activation of the cell candidate and of the cell state in `h = o · act(c)`.
+    /// Activation of the cell candidate (and, for LSTM, of the cell state in `h = o · act(c)`).
     #[config(default = "CellActivation::Relu")]
     pub activation: CellActivation,
+    /// LSTM or GRU.
+    #[config(default = "CellKind::Lstm")]
+    pub cell: CellKind,
+    /// Stacked recurrent layers; each feeds its whole output sequence to the next.
+    #[config(default = 1)]
+    pub layers: usize,
+    /// Each layer reads the sequence both ways and concatenates the two outputs (Keras'
+    /// `Bidirectional(merge_mode='concat')`), doubling the width seen by the next layer.
+    #[config(default = false)]
+    pub bidirectional: bool,
+    /// Probability of zeroing an input of the next layer and of the head, in training only.
+    #[config(default = 0.0)]
+    pub dropout: f64,
 }
 
-/// An LSTM over the sequence followed by a linear head on its last hidden state
+/// One recurrent layer, batch first.
+#[derive(Module, Debug)]
+pub enum RecurrentLayer<B: Backend> {
+    /// Forward LSTM.
+    Lstm(Lstm<B>),
+    /// Forward and reverse LSTM, outputs concatenated.
+    BiLstm(BiLstm<B>),
+    /// Forward GRU.
+    Gru(Gru<B>),
+    /// Forward and reverse GRU, outputs concatenated.
+    BiGru(BiGru<B>),
+}
+
+impl<B: Backend> RecurrentLayer<B> {
+    /// Runs the layer over whole sequences.
+    ///
+    /// `sequences`: `[batch, steps, input]` → the output at every step `[batch, steps, D·hidden]`
+    /// and the final output `[batch, D·hidden]`, where `D` is 2 for bidirectional layers. The
+    /// final output of a bidirectional layer is the forward direction's last step next to the
+    /// reverse direction's last step (which read the sequence back to its first value).
+    pub fn forward(&self, sequences: Tensor<B, 3>) -> (Tensor<B, 3>, Tensor<B, 2>) {
+        match self {
+            Self::Lstm(lstm) => {
+                let (outputs, state) = lstm.forward(sequences, None);
+                (outputs, state.hidden)
+            }
+            Self::BiLstm(lstm) => {
+                let (outputs, state) = lstm.forward(sequences, None);
+                (outputs, side_by_side(state.hidden))
+            }
+            Self::Gru(gru) => {
+                let outputs = gru.forward(sequences, None);
+                let [batch, steps, width] = outputs.dims();
+                let last = outputs
+                    .clone()
+                    .slice([0..batch, steps - 1..steps, 0..width])
+                    .reshape([batch, width]);
+                (outputs, last)
+            }
+            Self::BiGru(gru) => {
+                let (outputs, state) = gru.forward(sequences, None);
+                (outputs, side_by_side(state))
+            }
+        }
+    }
+}
+
+/// `[2, batch, hidden]` (forward, reverse) → `[batch, 2·hidden]`, forward first.
+fn side_by_side<B: Backend>(directions: Tensor<B, 3>) -> Tensor<B, 2> {
+    let [_, batch, hidden] = directions.dims();
+    directions.swap_dims(0, 1).reshape([batch, 2 * hidden])
+}
+
+/// Recurrent layers over the sequence followed by a linear head on the last layer's final output
 /// (Keras' `return_sequences=False`).
 ///
-/// Parameters: `4·H·(I+H+2)` for the LSTM (Burn keeps two biases per gate where Keras has one,
-/// `4·H·(I+H+1)`) plus `H·O + O` for the head: 10,651 for the tutorial's sizes (Keras: 10,451).
+/// Parameters per layer and direction, for input width `I` and `H` units: LSTM `4·H·(I+H+2)`
+/// (Burn keeps two biases per gate where Keras has one: Keras counts `4·H·(I+H+1)`), GRU
+/// `3·H·(I+H+2)` (the same as Keras' `reset_after=True`); the head adds `W·O + O` for its input
+/// width `W`. The tutorial's model has 10,651 (Keras: 10,451).
 #[derive(Module, Debug)]
-pub struct LstmRegressor<B: Backend> {
-    /// The recurrent layer, batch first.
-    pub lstm: Lstm<B>,
-    /// Maps the last hidden state to the outputs.
+pub struct RecurrentRegressor<B: Backend> {
+    /// The recurrent layers, first to last.
+    pub layers: Vec<RecurrentLayer<B>>,
+    /// Applied to the inputs of every layer after the first and of the head.
+    pub dropout: Dropout,
+    /// Maps the last layer's final output to the predictions.
     pub head: Linear<B>,
 }
 
-impl LstmRegressorConfig {
-    /// The Burn configuration of the recurrent layer (batch first, sigmoid gates).
-    pub fn lstm_config(&self) -> LstmConfig {
-        LstmConfig::new(self.input_features, self.hidden, true)
+impl RecurrentRegressorConfig {
+    /// Directions per layer: 1, or 2 when bidirectional.
+    pub fn directions(&self) -> usize {
+        if self.bidirectional {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// The input width of layer `index` (0-based).
+    fn layer_input(&self, index: usize) -> usize {
+        if index == 0 {
+            self.input_features
+        } else {
+            self.directions() * self.hidden
+        }
+    }
+
+    /// The Burn configuration of a unidirectional LSTM layer (batch first, sigmoid gates).
+    pub fn lstm_config(&self, input: usize) -> LstmConfig {
+        LstmConfig::new(input, self.hidden, true)
             .with_cell_activation(self.activation.to_burn())
             .with_hidden_activation(self.activation.to_burn())
     }
 
+    /// The Burn configuration of a unidirectional GRU layer (`reset_after`, like Keras).
+    pub fn gru_config(&self, input: usize) -> GruConfig {
+        GruConfig::new(input, self.hidden, true).with_hidden_activation(self.activation.to_burn())
+    }
+
+    fn init_layer<B: Backend>(&self, input: usize, device: &B::Device) -> RecurrentLayer<B> {
+        let activation = self.activation.to_burn();
+        match (self.cell, self.bidirectional) {
+            (CellKind::Lstm, false) => RecurrentLayer::Lstm(keras_init::lstm(
+                self.lstm_config(input).init(device),
+                device,
+            )),
+            (CellKind::Lstm, true) => {
+                let mut lstm = BiLstmConfig::new(input, self.hidden, true)
+                    .with_cell_activation(activation.clone())
+                    .with_hidden_activation(activation)
+                    .init(device);
+                lstm.forward = keras_init::lstm(lstm.forward, device);
+                lstm.reverse = keras_init::lstm(lstm.reverse, device);
+                RecurrentLayer::BiLstm(lstm)
+            }
+            (CellKind::Gru, false) => {
+                RecurrentLayer::Gru(keras_init::gru(self.gru_config(input).init(device), device))
+            }
+            (CellKind::Gru, true) => {
+                let mut gru = BiGruConfig::new(input, self.hidden, true)
+                    .with_hidden_activation(activation)
+                    .init(device);
+                gru.forward = keras_init::gru(gru.forward, device);
+                gru.reverse = keras_init::gru(gru.reverse, device);
+                RecurrentLayer::BiGru(gru)
+            }
+        }
+    }
+
     /// Builds the model with Keras' initialisation (see [`keras_init`]) on `device`, drawing from
     /// the backend's random generator: seed it first (`B::seed`) for reproducible weights.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> LstmRegressor<B> {
-        let lstm = keras_init::lstm(self.lstm_config().init(device), device);
-        let head = keras_init::dense(LinearConfig::new(self.hidden, self.outputs).init(device));
-        LstmRegressor { lstm, head }
+    pub fn init<B: Backend>(&self, device: &B::Device) -> RecurrentRegressor<B> {
+        let layers = (0..self.layers)
+            .map(|index| self.init_layer(self.layer_input(index), device))
+            .collect();
+        let head = keras_init::dense(
+            LinearConfig::new(self.directions() * self.hidden, self.outputs).init(device),
+        );
+        RecurrentRegressor {
+            layers,
+            dropout: DropoutConfig::new(self.dropout).init(),
+            head,
+        }
+    }
+
+    /// A one-line description, e.g. `2 × bidirectional gru(16, tanh), dropout 0.2`.
+    pub fn describe(&self) -> String {
+        let mut text = format!(
+            "{} × {}{}({}, {})",
+            self.layers,
+            if self.bidirectional {
+                "bidirectional "
+            } else {
+                ""
+            },
+            self.cell,
+            self.hidden,
+            self.activation
+        );
+        if self.dropout > 0.0 {
+            text.push_str(&format!(", dropout {}", self.dropout));
+        }
+        text
     }
 }
 
-impl<B: Backend> LstmRegressor<B> {
-    /// The sizes the weights actually have, `(input_features, hidden, outputs)`: a record loaded
-    /// from a file keeps its own shapes whatever the configuration said.
-    pub fn sizes(&self) -> (usize, usize, usize) {
-        let [input_features, hidden] = self.lstm.input_gate.input_transform.weight.dims();
-        let [_, outputs] = self.head.weight.dims();
-        (input_features, hidden, outputs)
+/// Collects the shape of every float parameter, in module order.
+struct ShapeCollector(Vec<Vec<usize>>);
+
+impl<B: Backend> ModuleVisitor<B> for ShapeCollector {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        self.0.push(param.shape().to_vec());
+    }
+}
+
+impl<B: Backend> RecurrentRegressor<B> {
+    /// The shapes the weights actually have, in module order: a record loaded from a file keeps
+    /// its own shapes whatever the configuration said.
+    pub fn parameter_shapes(&self) -> Vec<Vec<usize>> {
+        let mut collector = ShapeCollector(Vec::new());
+        self.visit(&mut collector);
+        collector.0
     }
 
     /// Predicts from whole sequences.
     ///
     /// `sequences`: `[batch, steps, input_features]` → `[batch, outputs]`.
     pub fn forward(&self, sequences: Tensor<B, 3>) -> Tensor<B, 2> {
-        let (_all_hidden, last) = self.lstm.forward(sequences, None);
-        self.head.forward(last.hidden)
+        let mut inputs = sequences;
+        let mut last = None;
+        for (index, layer) in self.layers.iter().enumerate() {
+            if index > 0 {
+                inputs = self.dropout.forward(inputs);
+            }
+            let (outputs, final_output) = layer.forward(inputs);
+            inputs = outputs;
+            last = Some(final_output);
+        }
+        let last = last.expect("a regressor has at least one recurrent layer");
+        self.head.forward(self.dropout.forward(last))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::module::AutodiffModule;
+    use burn_autodiff::Autodiff;
     use burn_ndarray::NdArray;
 
     #[test]
     fn forward_maps_sequences_to_outputs() {
         let device = Default::default();
-        let config = LstmRegressorConfig::new()
+        let config = RecurrentRegressorConfig::new()
             .with_input_features(3)
             .with_hidden(7)
             .with_outputs(2);
         let model = config.init::<NdArray>(&device);
         let output = model.forward(Tensor::ones([5, 4, 3], &device));
         assert_eq!(output.dims(), [5, 2]);
-        assert_eq!(model.sizes(), (3, 7, 2));
+        assert_eq!(model.parameter_shapes().last(), Some(&vec![2]));
+    }
+
+    /// Keras' and PyTorch's counts, with Burn's second LSTM bias per gate (`+4·H` per direction).
+    fn expected_parameters(config: &RecurrentRegressorConfig) -> usize {
+        let (h, d) = (config.hidden, config.directions());
+        let per_direction = |input: usize| match config.cell {
+            CellKind::Lstm => 4 * h * (input + h + 1) + 4 * h,
+            CellKind::Gru => 3 * h * (input + h + 2),
+        };
+        let recurrent: usize = (0..config.layers)
+            .map(|index| d * per_direction(config.layer_input(index)))
+            .sum();
+        recurrent + d * h * config.outputs + config.outputs
     }
 
     #[test]
-    fn tutorial_model_has_burns_parameter_count() {
-        // Keras counts 4·H·(I+H+1) + H + 1 = 10,451; Burn's second bias per gate adds 4·H.
-        let model = LstmRegressorConfig::new().init::<NdArray>(&Default::default());
+    fn parameter_counts_follow_the_keras_formulas() {
+        // Keras: LSTM(50) on 1 feature + Dense(1) = 10,451; GRU(50) reset_after = 7,950 + 51.
+        let tutorial = RecurrentRegressorConfig::new();
+        let model = tutorial.init::<NdArray>(&Default::default());
         assert_eq!(model.num_params(), 10_451 + 4 * 50);
+        let gru = RecurrentRegressorConfig::new().with_cell(CellKind::Gru);
+        assert_eq!(
+            gru.init::<NdArray>(&Default::default()).num_params(),
+            7_950 + 51
+        );
+        for cell in [CellKind::Lstm, CellKind::Gru] {
+            for bidirectional in [false, true] {
+                for layers in [1, 3] {
+                    let config = RecurrentRegressorConfig::new()
+                        .with_input_features(2)
+                        .with_hidden(6)
+                        .with_outputs(3)
+                        .with_cell(cell)
+                        .with_layers(layers)
+                        .with_bidirectional(bidirectional);
+                    let model = config.init::<NdArray>(&Default::default());
+                    assert_eq!(
+                        model.num_params(),
+                        expected_parameters(&config),
+                        "{}",
+                        config.describe()
+                    );
+                    assert_eq!(model.layers.len(), layers);
+                    let output = model.forward(Tensor::ones([4, 5, 2], &Default::default()));
+                    assert_eq!(output.dims(), [4, 3], "{}", config.describe());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bidirectional_final_output_reads_both_ways() {
+        // The reverse direction's final output depends on the first step; the forward one's on
+        // the last. Changing only the first value must change the reverse half.
+        let device = Default::default();
+        for cell in [CellKind::Lstm, CellKind::Gru] {
+            let config = RecurrentRegressorConfig::new()
+                .with_hidden(4)
+                .with_cell(cell)
+                .with_bidirectional(true)
+                .with_activation(CellActivation::Tanh);
+            let model = config.init::<NdArray>(&device);
+            let layer = &model.layers[0];
+            let base = Tensor::<NdArray, 3>::zeros([1, 6, 1], &device);
+            let changed = base.clone().slice_assign(
+                [0..1, 0..1, 0..1],
+                Tensor::<NdArray, 3>::ones([1, 1, 1], &device),
+            );
+            let (sequence, last) = layer.forward(base);
+            let (_, last_changed) = layer.forward(changed);
+            assert_eq!(sequence.dims(), [1, 6, 8]);
+            assert_eq!(last.dims(), [1, 8]);
+            let difference = (last - last_changed)
+                .abs()
+                .into_data()
+                .to_vec::<f32>()
+                .unwrap();
+            let forward_changed = difference[..4].iter().any(|&d| d > 0.0);
+            let reverse_changed = difference[4..].iter().any(|&d| d > 0.0);
+            // The forward direction saw the change at its first step, so it also moves; the
+            // reverse one must move (it read the first value last).
+            assert!(forward_changed && reverse_changed, "{cell}: {difference:?}");
+        }
+    }
+
+    #[test]
+    fn dropout_acts_in_training_only() {
+        let device = Default::default();
+        let config = RecurrentRegressorConfig::new()
+            .with_hidden(16)
+            .with_layers(2)
+            .with_dropout(0.5);
+        <Autodiff<NdArray> as Backend>::seed(&device, 7);
+        let model = config.init::<Autodiff<NdArray>>(&device);
+        let input = Tensor::<Autodiff<NdArray>, 3>::ones([8, 5, 1], &device);
+        // On the autodiff backend (training) two passes draw different masks.
+        let first = model.forward(input.clone());
+        let second = model.forward(input.clone());
+        let training_difference = (first - second).abs().sum().into_scalar();
+        assert!(training_difference > 0.0);
+        // The inference model (`valid()`) applies no dropout: passes agree and equal a model
+        // without dropout.
+        let inference = model.valid();
+        let plain = inference.forward(input.clone().inner());
+        let again = inference.forward(input.clone().inner());
+        assert_eq!(
+            plain.clone().into_data().to_vec::<f32>().unwrap(),
+            again.into_data().to_vec::<f32>().unwrap()
+        );
+        let mut without = inference.clone();
+        without.dropout = DropoutConfig::new(0.0).init();
+        let reference = without.forward(input.inner());
+        assert_eq!(
+            plain.into_data().to_vec::<f32>().unwrap(),
+            reference.into_data().to_vec::<f32>().unwrap()
+        );
     }
 
     #[test]
     fn config_round_trips_through_json() {
-        let config = LstmRegressorConfig::new()
+        let config = RecurrentRegressorConfig::new()
             .with_hidden(12)
-            .with_activation(CellActivation::Tanh);
+            .with_activation(CellActivation::Tanh)
+            .with_cell(CellKind::Gru)
+            .with_layers(2)
+            .with_bidirectional(true)
+            .with_dropout(0.25);
         let json = config.to_string();
-        assert!(json.contains("\"tanh\""), "{json}");
-        let loaded = LstmRegressorConfig::load_binary(json.as_bytes()).expect("valid JSON");
+        assert!(
+            json.contains("\"tanh\"") && json.contains("\"gru\""),
+            "{json}"
+        );
+        let loaded = RecurrentRegressorConfig::load_binary(json.as_bytes()).expect("valid JSON");
         assert_eq!(loaded, config);
+        assert_eq!(
+            config.describe(),
+            "2 × bidirectional gru(12, tanh), dropout 0.25"
+        );
     }
 
     #[test]
@@ -113,9 +412,9 @@ mod tests {
         let device = Default::default();
         let input = Tensor::<NdArray, 3>::ones([2, 3, 1], &device);
         <NdArray as Backend>::seed(&device, 1);
-        let relu = LstmRegressorConfig::new().init::<NdArray>(&device);
+        let relu = RecurrentRegressorConfig::new().init::<NdArray>(&device);
         <NdArray as Backend>::seed(&device, 1);
-        let tanh = LstmRegressorConfig::new()
+        let tanh = RecurrentRegressorConfig::new()
             .with_activation(CellActivation::Tanh)
             .init::<NdArray>(&device);
         let difference = (relu.forward(input.clone()) - tanh.forward(input))

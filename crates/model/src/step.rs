@@ -6,9 +6,9 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::train::{InferenceStep, RegressionOutput, TrainOutput, TrainStep};
 use data::SequenceBatch;
 
-use crate::regressor::LstmRegressor;
+use crate::regressor::RecurrentRegressor;
 
-impl<B: Backend> LstmRegressor<B> {
+impl<B: Backend> RecurrentRegressor<B> {
     /// Forward pass and mean squared error against the batch's targets.
     pub fn forward_regression(&self, batch: SequenceBatch<B>) -> RegressionOutput<B> {
         let output = self.forward(batch.inputs);
@@ -17,7 +17,7 @@ impl<B: Backend> LstmRegressor<B> {
     }
 }
 
-impl<B: AutodiffBackend> TrainStep for LstmRegressor<B> {
+impl<B: AutodiffBackend> TrainStep for RecurrentRegressor<B> {
     type Input = SequenceBatch<B>;
     type Output = RegressionOutput<B>;
 
@@ -27,7 +27,7 @@ impl<B: AutodiffBackend> TrainStep for LstmRegressor<B> {
     }
 }
 
-impl<B: Backend> InferenceStep for LstmRegressor<B> {
+impl<B: Backend> InferenceStep for RecurrentRegressor<B> {
     type Input = SequenceBatch<B>;
     type Output = RegressionOutput<B>;
 
@@ -39,7 +39,7 @@ impl<B: Backend> InferenceStep for LstmRegressor<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::LstmRegressorConfig;
+    use crate::RecurrentRegressorConfig;
     use burn::data::dataloader::batcher::Batcher;
     use burn::data::dataset::Dataset;
     use burn::module::{ModuleVisitor, Param};
@@ -74,39 +74,60 @@ mod tests {
     #[test]
     fn one_backward_pass_reaches_every_parameter() {
         let device = Default::default();
-        Train::seed(&device, 3);
-        let model = LstmRegressorConfig::new().init::<Train>(&device);
         let data = SyntheticDataset::generate(&SyntheticConfig::new()).expect("defaults are valid");
-        let items = (0..32).filter_map(|index| data.get(index)).collect();
-        let batch = SequenceBatcher::new(10, 1).batch(items, &device);
+        let items: Vec<_> = (0..32).filter_map(|index| data.get(index)).collect();
+        // (config, float parameters): per LSTM direction 4 gates × (weight, bias) × (input,
+        // recurrent), per GRU direction 3 gates × 4; the head has 2.
+        let cases = [
+            (RecurrentRegressorConfig::new(), 18),
+            (
+                RecurrentRegressorConfig::new()
+                    .with_cell(crate::CellKind::Gru)
+                    .with_hidden(8),
+                14,
+            ),
+            (
+                RecurrentRegressorConfig::new()
+                    .with_hidden(8)
+                    .with_layers(2)
+                    .with_bidirectional(true)
+                    .with_dropout(0.2),
+                4 * 16 + 2,
+            ),
+        ];
+        for (config, parameters) in cases {
+            Train::seed(&device, 3);
+            let model = config.init::<Train>(&device);
+            let batch = SequenceBatcher::new(10, 1).batch(items.clone(), &device);
+            let output = TrainStep::step(&model, batch);
+            let loss: f32 = output.item.loss.clone().into_scalar();
+            assert!(loss.is_finite() && loss > 0.0);
 
-        let output = TrainStep::step(&model, batch);
-        let loss: f32 = output.item.loss.clone().into_scalar();
-        assert!(loss.is_finite() && loss > 0.0);
-
-        let mut check = GradientCheck {
-            grads: &output.grads,
-            report: Vec::new(),
-        };
-        model.visit(&mut check);
-        // 4 gates × (input weight, input bias, recurrent weight, recurrent bias) + head (2).
-        assert_eq!(check.report.len(), 18);
-        for (shape, finite, largest) in check.report {
-            assert!(
-                finite,
-                "parameter {shape:?} has a missing or non-finite gradient"
-            );
-            assert!(
-                largest > 0.0,
-                "parameter {shape:?} has an all-zero gradient"
-            );
+            let mut check = GradientCheck {
+                grads: &output.grads,
+                report: Vec::new(),
+            };
+            model.visit(&mut check);
+            assert_eq!(check.report.len(), parameters, "{}", config.describe());
+            for (shape, finite, largest) in check.report {
+                assert!(
+                    finite,
+                    "{}: parameter {shape:?} has a missing or non-finite gradient",
+                    config.describe()
+                );
+                assert!(
+                    largest > 0.0,
+                    "{}: parameter {shape:?} has an all-zero gradient",
+                    config.describe()
+                );
+            }
         }
     }
 
     #[test]
     fn inference_step_loss_is_the_mean_squared_error() {
         let device = Default::default();
-        let model = LstmRegressorConfig::new().init::<NdArray>(&device);
+        let model = RecurrentRegressorConfig::new().init::<NdArray>(&device);
         let data = SyntheticDataset::generate(&SyntheticConfig::new()).expect("defaults are valid");
         let items = (0..8).filter_map(|index| data.get(index)).collect();
         let batch: SequenceBatch<NdArray> = SequenceBatcher::new(10, 1).batch(items, &device);

@@ -13,7 +13,7 @@ use burn::nn::{GateController, Lstm};
 use burn::prelude::*;
 use burn_autodiff::Autodiff;
 use burn_ndarray::NdArray;
-use model::{CellActivation, LstmRegressorConfig};
+use model::{CellActivation, RecurrentRegressorConfig};
 use serde::Deserialize;
 
 type B = Autodiff<NdArray>;
@@ -126,11 +126,16 @@ fn check_case(name: &str, activation: CellActivation) {
     let case = &fixture.cases[name];
     let (b, t, i, h) = (case.batch, case.steps, case.features, case.hidden);
 
-    let config = LstmRegressorConfig::new()
+    let config = RecurrentRegressorConfig::new()
         .with_input_features(i)
         .with_hidden(h)
         .with_activation(activation);
-    let lstm = load_weights(config.lstm_config().init::<B>(&Default::default()), case);
+    let lstm = load_weights(
+        config
+            .lstm_config(config.input_features)
+            .init::<B>(&Default::default()),
+        case,
+    );
 
     let input = tensor(nested3(&case.input), [b, t, i]).require_grad();
     let (output, state) = lstm.forward(input.clone(), None);
