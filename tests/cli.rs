@@ -967,3 +967,46 @@ mod series {
         assert_clean_error(&output, "trained on the synthetic data, not a series");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn paths_that_are_not_utf8_work_and_are_named_in_errors() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    let work = tempfile::tempdir().expect("temporary directory");
+    let odd = OsStr::from_bytes(b"run-\xff");
+    let run = |args: &[&OsStr]| {
+        Command::new(env!("CARGO_BIN_EXE_app"))
+            .args(args)
+            .current_dir(work.path())
+            .output()
+            .expect("the app binary should start")
+    };
+    let flag = |text: &'static str| OsStr::new(text);
+    // Reading a run that is not there names the directory, with the odd byte replaced.
+    let output = run(&[flag("evaluate"), flag("--artifact-dir"), odd]);
+    assert_clean_error(&output, "no trained model in run-\u{FFFD}");
+    let output = run(&[
+        flag("train"),
+        flag("--csv"),
+        odd,
+        flag("--column"),
+        flag("0"),
+    ]);
+    assert_clean_error(&output, "run-\u{FFFD}");
+    // Such a directory is a valid place for a run.
+    let output = run(&[
+        flag("train"),
+        flag("--epochs"),
+        flag("2"),
+        flag("--samples"),
+        flag("8"),
+        flag("--artifact-dir"),
+        odd,
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = run(&[flag("evaluate"), flag("--artifact-dir"), odd]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("Loss: "));
+}

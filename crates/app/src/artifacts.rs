@@ -260,9 +260,14 @@ impl ArtifactDir {
     ) -> Result<RecurrentRegressor<B>> {
         let model = config.model.init::<B>(device);
         let expected = model.parameter_shapes();
-        let model = model
-            .load_file(path, &ModelRecorder::new(), device)
-            .with_context(|| format!("cannot load the model from {}", path.display()))?;
+        // Burn's decoder panics on some damaged files (a corrupted parameter id, for one) instead
+        // of returning an error; both become the same clean error here.
+        let loaded = without_panics(|| model.load_file(path, &ModelRecorder::new(), device));
+        let model = match loaded {
+            Ok(result) => result.map_err(anyhow::Error::from),
+            Err(panic) => Err(anyhow::anyhow!("the file is damaged ({panic})")),
+        }
+        .with_context(|| format!("cannot load the model from {}", path.display()))?;
         let found = model.parameter_shapes();
         if found != expected {
             let count = |shapes: &[Vec<usize>]| -> usize {
@@ -338,6 +343,22 @@ impl ArtifactDir {
                 )
             })
     }
+}
+
+/// Runs `work`, turning a panic into `Err` with its message, without printing it (the default
+/// hook would print `panicked at`, which a user should never see).
+pub fn without_panics<T>(work: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+    std::panic::set_hook(previous);
+    result.map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|text| text.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unreadable".to_string())
+    })
 }
 
 /// Writes the weights of `model` to `path` (a `.mpk` name) through a temporary file renamed into
@@ -477,5 +498,72 @@ mod tests {
         let message = format!("{:#}", artifacts.load_config().expect_err("no run"));
         assert!(message.contains("nothing-here"), "{message}");
         assert!(message.contains("run `app train"), "{message}");
+    }
+
+    mod properties {
+        use super::*;
+        use crate::cli::{Cli, Command};
+        use burn_ndarray::NdArray;
+        use clap::Parser;
+        use proptest::prelude::*;
+
+        fn saved_run() -> (tempfile::TempDir, ArtifactDir, RunConfig) {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            let artifacts = ArtifactDir::new(dir.path());
+            let cli = Cli::try_parse_from(["app", "train", "--hidden", "3"]).expect("valid");
+            let Command::Train(args) = cli.command else {
+                unreachable!("parsed a train command")
+            };
+            let config = RunConfig::from_args(&args);
+            artifacts.save_config(&config).expect("writable");
+            let model = config.model.init::<NdArray>(&Default::default());
+            artifacts.save_model(model).expect("writable");
+            (dir, artifacts, config)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+
+            #[test]
+            fn any_config_bytes_are_read_or_refused(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+                let (_dir, artifacts, _) = saved_run();
+                fs::write(artifacts.config_path(), bytes).expect("writable");
+                let _ = artifacts.read_config();
+            }
+
+            #[test]
+            fn damaged_configs_are_read_or_refused(cut in 0usize..2000, position in 0usize..2000, byte in any::<u8>()) {
+                let (_dir, artifacts, config) = saved_run();
+                let mut text = config.to_string().into_bytes();
+                if position < text.len() {
+                    text[position] = byte;
+                }
+                text.truncate(cut);
+                fs::write(artifacts.config_path(), &text).expect("writable");
+                if let Ok(read) = artifacts.read_config() {
+                    // What is accepted must still build a model.
+                    let _ = read.model.describe();
+                }
+            }
+
+            #[test]
+            fn any_history_bytes_are_read_or_refused(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+                let (_dir, artifacts, _) = saved_run();
+                fs::write(artifacts.history_path(), bytes).expect("writable");
+                let _ = artifacts.load_history();
+            }
+
+            #[test]
+            fn damaged_models_load_or_fail_cleanly(cut in 0usize..4000, position in 0usize..4000, byte in any::<u8>()) {
+                let (_dir, artifacts, config) = saved_run();
+                let mut bytes = fs::read(artifacts.model_path()).expect("written");
+                if position < bytes.len() {
+                    bytes[position] = byte;
+                }
+                bytes.truncate(cut);
+                fs::write(artifacts.model_path(), &bytes).expect("writable");
+                let _ = artifacts.load_model::<NdArray>(&config, &Default::default());
+            }
+        }
     }
 }

@@ -16,7 +16,7 @@ use burn::train::{Learner, LearnerOptimizerRecord, SupervisedTraining, TrainingS
 use data::{SequenceBatcher, SequenceItem, SyntheticDataset};
 use model::RecurrentRegressor;
 
-use crate::artifacts::{ArtifactDir, EpochRecord, ModelRecorder};
+use crate::artifacts::{without_panics, ArtifactDir, EpochRecord, ModelRecorder};
 use crate::backend::BackendJob;
 use crate::cli::TrainArgs;
 use crate::epoch_loop::{Components, EpochLoop, LoopOutcome, LoopPlan, ResumePoint, StopReason};
@@ -322,14 +322,17 @@ fn resume_point<B: AutodiffBackend>(
     // Load both parts of the checkpoint once here: Burn's loader panics on a damaged file.
     let [model_file, optim_file, _] = artifacts.checkpoint_files(last);
     artifacts.load_weights::<B>(config, &model_file, device)?;
-    ModelRecorder::new()
-        .load::<LearnerOptimizerRecord<Components<B>>>(optim_file.clone(), device)
-        .with_context(|| {
-            format!(
-                "cannot resume: the optimiser state {} is damaged",
-                optim_file.display()
-            )
-        })?;
+    let optimiser = without_panics(|| {
+        ModelRecorder::new()
+            .load::<LearnerOptimizerRecord<Components<B>>>(optim_file.clone(), device)
+    });
+    if !matches!(optimiser, Ok(Ok(_))) {
+        bail!(
+            "cannot resume the run in {dir}: the optimiser state {} is damaged; train it afresh \
+             without --resume",
+            optim_file.display()
+        );
+    }
     let best = match config.training.early_stopping {
         Some(_) if artifacts.best_path().exists() => {
             Some(artifacts.load_weights::<B>(config, &artifacts.best_path(), device)?)

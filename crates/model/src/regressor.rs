@@ -44,6 +44,8 @@ pub struct RecurrentRegressorConfig {
 }
 
 /// One recurrent layer, batch first.
+// A model holds a few layers, built once: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum RecurrentLayer<B: Backend> {
     /// Forward LSTM.
@@ -343,7 +345,7 @@ mod tests {
                 .abs()
                 .into_data()
                 .to_vec::<f32>()
-                .unwrap();
+                .expect("float data");
             let forward_changed = difference[..4].iter().any(|&d| d > 0.0);
             let reverse_changed = difference[4..].iter().any(|&d| d > 0.0);
             // The forward direction saw the change at its first step, so it also moves; the
@@ -373,15 +375,19 @@ mod tests {
         let plain = inference.forward(input.clone().inner());
         let again = inference.forward(input.clone().inner());
         assert_eq!(
-            plain.clone().into_data().to_vec::<f32>().unwrap(),
-            again.into_data().to_vec::<f32>().unwrap()
+            plain
+                .clone()
+                .into_data()
+                .to_vec::<f32>()
+                .expect("float data"),
+            again.into_data().to_vec::<f32>().expect("float data")
         );
         let mut without = inference.clone();
         without.dropout = DropoutConfig::new(0.0).init();
         let reference = without.forward(input.inner());
         assert_eq!(
-            plain.into_data().to_vec::<f32>().unwrap(),
-            reference.into_data().to_vec::<f32>().unwrap()
+            plain.into_data().to_vec::<f32>().expect("float data"),
+            reference.into_data().to_vec::<f32>().expect("float data")
         );
     }
 
