@@ -162,8 +162,8 @@ pub fn loss_curve(path: &Path, history: &[EpochRecord], title: &str) -> Result<(
         let marker = BLACK.stroke_width(1);
         chart
             .draw_series(LineSeries::new(
-                [(epoch, low * 0.8), (epoch, high * 1.25)],
-                BLACK.mix(0.4).stroke_width(1),
+                [(epoch, low * 0.82), (epoch, high * 1.22)],
+                RGBColor(150, 150, 150).stroke_width(2),
             ))
             .map_err(|e| fail(e.to_string()))?;
         chart

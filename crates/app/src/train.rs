@@ -427,3 +427,29 @@ pub fn fit<B: AutodiffBackend>(
     });
     (result.model, outcome)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_split_follows_keras() {
+        // Keras: split_at = floor(n · (1 - fraction)); the validation part is the tail.
+        let (train, valid) = validation_split((0..10).collect(), 0.25).expect("valid split");
+        assert_eq!(train, (0..7).collect::<Vec<_>>());
+        assert_eq!(valid, vec![7, 8, 9]);
+        let (train, valid) = validation_split((0..10).collect::<Vec<i32>>(), 0.0).expect("none");
+        assert_eq!((train.len(), valid.len()), (10, 0));
+        // Any positive fraction leaves at least one for validation; a large one can leave none for
+        // training.
+        let (_, valid) = validation_split((0..100).collect::<Vec<i32>>(), 0.001).expect("one");
+        assert_eq!(valid, vec![99]);
+        let error = validation_split((0..8).collect::<Vec<i32>>(), 0.9).expect_err("empty");
+        assert!(
+            error
+                .to_string()
+                .contains("leaves 0 for training and 8 for validation"),
+            "{error}"
+        );
+    }
+}
