@@ -7,14 +7,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use burn::module::Module;
 use burn::prelude::Backend;
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use model::RecurrentRegressor;
 use serde::{Deserialize, Serialize};
 
 use crate::run_config::RunConfig;
 
-/// Full precision: the default compact recorder stores f16, which changes the reloaded MSE.
-pub type ModelRecorder = NamedMpkFileRecorder<FullPrecisionSettings>;
+pub use crate::recorder::ModelRecorder;
 
 /// One line of the loss history.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -361,19 +359,14 @@ pub fn without_panics<T>(work: impl FnOnce() -> T) -> std::result::Result<T, Str
     })
 }
 
-/// Writes the weights of `model` to `path` (a `.mpk` name) through a temporary file renamed into
-/// place, so that an interrupted save never leaves a truncated model under the real name.
+/// Writes the weights of `model` to `path` (a `.mpk` name), atomically (see [`ModelRecorder`]).
 fn save_weights<B: Backend>(model: RecurrentRegressor<B>, path: &Path) -> Result<()> {
     let directory = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(directory)
         .with_context(|| format!("cannot create {}", directory.display()))?;
-    // The recorder appends `.mpk` itself: `weights-partial` becomes `weights-partial.mpk`.
-    let partial = directory.join("weights-partial");
     model
-        .save_file(&partial, &ModelRecorder::new())
-        .with_context(|| format!("cannot write the model into {}", directory.display()))?;
-    fs::rename(partial.with_extension("mpk"), path)
-        .with_context(|| format!("cannot move the model to {}", path.display()))
+        .save_file(path, &ModelRecorder::new())
+        .with_context(|| format!("cannot write the model to {}", path.display()))
 }
 
 /// Writes `path` through a temporary file in the same directory, renamed into place once

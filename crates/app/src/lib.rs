@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod output;
 pub mod plot;
 pub mod progress;
+pub mod recorder;
 pub mod run_config;
 pub mod schedule;
 pub mod shuffle;
