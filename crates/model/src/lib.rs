@@ -17,6 +17,7 @@
 
 pub mod activation;
 pub mod cell;
+pub mod fused_lstm;
 pub mod keras_init;
 pub mod regressor;
 pub mod step;

@@ -10,6 +10,7 @@ use burn::prelude::*;
 
 use crate::activation::CellActivation;
 use crate::cell::CellKind;
+use crate::fused_lstm;
 use crate::keras_init;
 
 /// Architecture of a [`RecurrentRegressor`]; the defaults are the tutorial's `LSTM(50, relu)` on
@@ -67,9 +68,25 @@ impl<B: Backend> RecurrentLayer<B> {
     /// reverse direction's last step (which read the sequence back to its first value).
     pub fn forward(&self, sequences: Tensor<B, 3>) -> (Tensor<B, 3>, Tensor<B, 2>) {
         match self {
+            Self::Lstm(lstm) if fused_lstm::supports(lstm) => {
+                fused_lstm::forward(lstm, sequences, false)
+            }
             Self::Lstm(lstm) => {
                 let (outputs, state) = lstm.forward(sequences, None);
                 (outputs, state.hidden)
+            }
+            Self::BiLstm(lstm)
+                if lstm.batch_first
+                    && fused_lstm::supports(&lstm.forward)
+                    && fused_lstm::supports(&lstm.reverse) =>
+            {
+                let (forward, forward_last) =
+                    fused_lstm::forward(&lstm.forward, sequences.clone(), false);
+                let (reverse, reverse_last) = fused_lstm::forward(&lstm.reverse, sequences, true);
+                (
+                    Tensor::cat(vec![forward, reverse], 2),
+                    Tensor::cat(vec![forward_last, reverse_last], 1),
+                )
             }
             Self::BiLstm(lstm) => {
                 let (outputs, state) = lstm.forward(sequences, None);
@@ -351,6 +368,43 @@ mod tests {
             // The forward direction saw the change at its first step, so it also moves; the
             // reverse one must move (it read the first value last).
             assert!(forward_changed && reverse_changed, "{cell}: {difference:?}");
+        }
+    }
+
+    #[test]
+    fn lstm_layers_equal_burns_modules() {
+        // The fused pass (tested against nn::Lstm in detail in fused_lstm) as wired in a layer,
+        // unidirectional and bidirectional, against Burn's own forward of the same module.
+        let device = Default::default();
+        for bidirectional in [false, true] {
+            let config = RecurrentRegressorConfig::new()
+                .with_input_features(2)
+                .with_hidden(6)
+                .with_bidirectional(bidirectional);
+            let model = config.init::<NdArray>(&device);
+            let input = Tensor::<NdArray, 3>::random(
+                [3, 5, 2],
+                burn::tensor::Distribution::Normal(0.0, 1.0),
+                &device,
+            );
+            let (ours, ours_last) = model.layers[0].forward(input.clone());
+            let (theirs, theirs_last) = match &model.layers[0] {
+                RecurrentLayer::Lstm(lstm) => {
+                    let (outputs, state) = lstm.forward(input, None);
+                    (outputs, state.hidden)
+                }
+                RecurrentLayer::BiLstm(lstm) => {
+                    let (outputs, state) = lstm.forward(input, None);
+                    (outputs, side_by_side(state.hidden))
+                }
+                other => panic!("expected an LSTM layer, got {other:?}"),
+            };
+            let difference = (ours - theirs).abs().max().into_scalar()
+                + (ours_last - theirs_last).abs().max().into_scalar();
+            assert!(
+                difference < 1e-5,
+                "bidirectional={bidirectional}: {difference}"
+            );
         }
     }
 
