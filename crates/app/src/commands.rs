@@ -7,9 +7,11 @@ use data::{SyntheticConfig, SyntheticDataset};
 
 use crate::artifacts::{write_atomically, ArtifactDir};
 use crate::backend::run_on;
-use crate::cli::{Cli, Command, DatasetArgs, EvaluateArgs, ForecastArgs, PlotArgs, TrainArgs};
+use crate::cli::{
+    BackendKind, Cli, Command, DatasetArgs, EvaluateArgs, ForecastArgs, PlotArgs, TrainArgs,
+};
 use crate::epoch_loop::StopReason;
-use crate::evaluate::{loss_line, EvaluateSavedRun};
+use crate::evaluate::{loss_line, EvaluateSavedRun, Evaluation};
 use crate::forecast::{self, ForecastOutcome, ForecastSavedRun};
 use crate::metrics;
 use crate::plot;
@@ -109,6 +111,36 @@ fn print_metrics(outcome: &ForecastOutcome) {
     crate::say!("{}", metrics::table(&outcome.metrics).trim_end());
 }
 
+/// What re-running a saved model on its own data gives.
+enum SavedRunResult {
+    /// The synthetic data: predictions and the tutorial's MSE.
+    Synthetic(Evaluation),
+    /// A series: the test forecasts and their metrics.
+    Series(Box<ForecastOutcome>),
+}
+
+/// Loads the run's model and runs it on the data it was trained on.
+fn rerun(
+    backend: BackendKind,
+    artifacts: &ArtifactDir,
+    config: RunConfig,
+) -> Result<SavedRunResult> {
+    let artifacts = artifacts.clone();
+    Ok(match &config.data {
+        DataSource::Synthetic(_) => {
+            SavedRunResult::Synthetic(run_on(backend, EvaluateSavedRun { config, artifacts })?)
+        }
+        DataSource::Series(_) => SavedRunResult::Series(Box::new(run_on(
+            backend,
+            ForecastSavedRun {
+                config,
+                artifacts,
+                csv: None,
+            },
+        )?)),
+    })
+}
+
 fn evaluate(args: &EvaluateArgs) -> Result<()> {
     let artifacts = ArtifactDir::new(&args.artifact_dir);
     let config = artifacts.load_config()?;
@@ -117,28 +149,9 @@ fn evaluate(args: &EvaluateArgs) -> Result<()> {
         describe(&config),
         artifacts.root().display()
     );
-    match &config.data {
-        DataSource::Synthetic(_) => {
-            let evaluation = run_on(
-                args.backend,
-                EvaluateSavedRun {
-                    config,
-                    artifacts: artifacts.clone(),
-                },
-            )?;
-            crate::say!("{}", loss_line(evaluation.mse));
-        }
-        DataSource::Series(_) => {
-            let outcome = run_on(
-                args.backend,
-                ForecastSavedRun {
-                    config,
-                    artifacts,
-                    csv: None,
-                },
-            )?;
-            print_metrics(&outcome);
-        }
+    match rerun(args.backend, &artifacts, config)? {
+        SavedRunResult::Synthetic(evaluation) => crate::say!("{}", loss_line(evaluation.mse)),
+        SavedRunResult::Series(outcome) => print_metrics(&outcome),
     }
     Ok(())
 }
@@ -149,15 +162,8 @@ fn plot(args: &PlotArgs) -> Result<()> {
     let history = artifacts.load_history()?;
     let title = describe(&config);
     let loss_png = artifacts.loss_plot_path();
-    match &config.data {
-        DataSource::Synthetic(_) => {
-            let evaluation = run_on(
-                args.backend,
-                EvaluateSavedRun {
-                    config,
-                    artifacts: artifacts.clone(),
-                },
-            )?;
+    match rerun(args.backend, &artifacts, config)? {
+        SavedRunResult::Synthetic(evaluation) => {
             let predictions_png = artifacts.predictions_plot_path();
             plot::predictions(
                 &predictions_png,
@@ -168,21 +174,13 @@ fn plot(args: &PlotArgs) -> Result<()> {
             crate::say!("{}", loss_line(evaluation.mse));
             crate::say!("Wrote {}", predictions_png.display());
         }
-        DataSource::Series(_) => {
-            let outcome = run_on(
-                args.backend,
-                ForecastSavedRun {
-                    config,
-                    artifacts: artifacts.clone(),
-                    csv: None,
-                },
-            )?;
+        SavedRunResult::Series(outcome) => {
             let forecast_png = artifacts.forecast_plot_path();
             plot::forecast(&forecast_png, &outcome, &title)?;
             crate::say!("Wrote {}", forecast_png.display());
         }
     }
-    plot::loss_curve(&loss_png, &history, &format!("Training loss: {title}"))?;
+    plot::loss_curve(&loss_png, &history, &format!("Loss: {title}"))?;
     crate::say!("Wrote {}", loss_png.display());
     Ok(())
 }

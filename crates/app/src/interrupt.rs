@@ -1,7 +1,8 @@
 //! Ctrl-C and SIGTERM during training: stop at the end of the current step and keep the work.
 //!
-//! The first signal asks Burn's `Learner` to stop (through its interrupter); `train` then saves
-//! the model and history it has and exits with status 130. A second signal exits at once.
+//! The first signal asks Burn's `Learner` to stop (through its interrupter); the epoch loop drops
+//! the unfinished epoch, `train` saves the last complete one and exits with status 130. A second
+//! signal exits at once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once};
@@ -52,9 +53,4 @@ pub fn arm(interrupter: Interrupter) {
 /// Signals no longer go to a training loop.
 pub fn disarm() {
     *TRAINING.lock().unwrap_or_else(|p| p.into_inner()) = None;
-}
-
-/// Whether a signal asked the last armed training to stop.
-pub fn requested() -> bool {
-    REQUESTED.load(Ordering::SeqCst)
 }

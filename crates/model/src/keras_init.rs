@@ -6,34 +6,55 @@
 //! is sensitive to the recurrent kernel's scale, so we reproduce Keras' choice.
 
 use burn::module::{Initializer, Param};
-use burn::nn::{Gru, Linear, Lstm};
+use burn::nn::{GateController, Gru, Linear, Lstm};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 
 /// Re-initialises `lstm` as Keras' `LSTM` layer would be. Burn's second (recurrent) bias per gate
 /// is set to zero, so the sum of both biases equals Keras' single bias.
 pub fn lstm<B: Backend>(mut lstm: Lstm<B>, device: &B::Device) -> Lstm<B> {
-    let [input, hidden] = lstm.input_gate.input_transform.weight.dims();
-    let limit = (6.0 / (input + 4 * hidden) as f64).sqrt();
-    let recurrent_kernel: Tensor<B, 2> = Initializer::Orthogonal { gain: 1.0 }
-        .init([hidden, 4 * hidden], device)
-        .val();
-
-    // Keras orders the gates input, forget, cell, output in its fused kernels.
+    // Keras orders the gates input, forget, cell, output in its fused kernels; the forget gate's
+    // bias starts at one (`unit_forget_bias=True`).
     let gates = [
         &mut lstm.input_gate,
         &mut lstm.forget_gate,
         &mut lstm.cell_gate,
         &mut lstm.output_gate,
     ];
-    for (index, gate) in gates.into_iter().enumerate() {
+    recurrent_gates(gates, [0.0, 1.0, 0.0, 0.0], device);
+    lstm
+}
+
+/// Re-initialises `gru` as Keras' `GRU` layer (`reset_after=True`) would be: Glorot-uniform input
+/// kernel over the three gates (`[I, 3H]`), orthogonal recurrent kernel (`[H, 3H]`), zero biases.
+/// Keras orders the gates update, reset, candidate, as Burn names them.
+pub fn gru<B: Backend>(mut gru: Gru<B>, device: &B::Device) -> Gru<B> {
+    let gates = [&mut gru.update_gate, &mut gru.reset_gate, &mut gru.new_gate];
+    recurrent_gates(gates, [0.0; 3], device);
+    gru
+}
+
+/// Keras' initialisation of a recurrent layer's `N` gates, in Keras' kernel order: one
+/// Glorot-uniform input kernel `[I, N·H]` and one orthogonal recurrent kernel `[H, N·H]`, cut into
+/// per-gate blocks; input biases `input_biases`, recurrent biases zero. Draws the recurrent
+/// kernel first, then each gate's input block.
+fn recurrent_gates<B: Backend, const N: usize>(
+    gates: [&mut GateController<B>; N],
+    input_biases: [f64; N],
+    device: &B::Device,
+) {
+    let [input, hidden] = gates[0].input_transform.weight.dims();
+    let limit = (6.0 / (input + N * hidden) as f64).sqrt();
+    let recurrent_kernel: Tensor<B, 2> = Initializer::Orthogonal { gain: 1.0 }
+        .init([hidden, N * hidden], device)
+        .val();
+    for (index, (gate, bias)) in gates.into_iter().zip(input_biases).enumerate() {
         let input_kernel = Tensor::random(
             [input, hidden],
             Distribution::Uniform(-limit, limit),
             device,
         );
         let columns = index * hidden..(index + 1) * hidden;
-        let bias = if index == 1 { 1.0 } else { 0.0 };
         gate.input_transform.weight = Param::from_tensor(input_kernel);
         gate.input_transform.bias = Some(Param::from_tensor(Tensor::full([hidden], bias, device)));
         gate.hidden_transform.weight = Param::from_tensor(
@@ -44,37 +65,6 @@ pub fn lstm<B: Backend>(mut lstm: Lstm<B>, device: &B::Device) -> Lstm<B> {
         );
         gate.hidden_transform.bias = Some(Param::from_tensor(Tensor::zeros([hidden], device)));
     }
-    lstm
-}
-
-/// Re-initialises `gru` as Keras' `GRU` layer (`reset_after=True`) would be: Glorot-uniform input
-/// kernel over the three gates (`[I, 3H]`), orthogonal recurrent kernel (`[H, 3H]`), zero biases.
-/// Keras orders the gates update, reset, candidate, as Burn names them.
-pub fn gru<B: Backend>(mut gru: Gru<B>, device: &B::Device) -> Gru<B> {
-    let [input, hidden] = gru.update_gate.input_transform.weight.dims();
-    let limit = (6.0 / (input + 3 * hidden) as f64).sqrt();
-    let recurrent_kernel: Tensor<B, 2> = Initializer::Orthogonal { gain: 1.0 }
-        .init([hidden, 3 * hidden], device)
-        .val();
-    let gates = [&mut gru.update_gate, &mut gru.reset_gate, &mut gru.new_gate];
-    for (index, gate) in gates.into_iter().enumerate() {
-        let input_kernel = Tensor::random(
-            [input, hidden],
-            Distribution::Uniform(-limit, limit),
-            device,
-        );
-        let columns = index * hidden..(index + 1) * hidden;
-        gate.input_transform.weight = Param::from_tensor(input_kernel);
-        gate.input_transform.bias = Some(Param::from_tensor(Tensor::zeros([hidden], device)));
-        gate.hidden_transform.weight = Param::from_tensor(
-            recurrent_kernel
-                .clone()
-                .slice([0..hidden, columns])
-                .detach(),
-        );
-        gate.hidden_transform.bias = Some(Param::from_tensor(Tensor::zeros([hidden], device)));
-    }
-    gru
 }
 
 /// Re-initialises `dense` as Keras' `Dense` layer would be: Glorot-uniform kernel, zero bias.
