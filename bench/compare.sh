@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Side-by-side speed of this project and the reference PyTorch and Keras implementations of the
+# workloads W1-W3 (README, "Speed"), run alternately on this machine, with ratios.
+#
+#   bench/compare.sh                       # W1 W2 W3, one round
+#   REPS=3 WORKLOADS="W2 W3" bench/compare.sh
+#
+# Needs the reference scripts bench_torch.py and bench_keras.py (ANCHORS, default
+# ../shared/anchors/python beside the project; they are not part of this repository) and a Python
+# with torch 2.15 and Keras 3 / TensorFlow (PY, default the virtualenv their run_all.sh builds:
+# ~/.cache/lstm-anchors/venv; `PHASES=venv bash $ANCHORS/run_all.sh` creates it from PyPI).
+# Our side runs `app bench --only W` (training and inference throughput, peak memory) and, for W1,
+# the whole `app train` process, both in the dev profile as the README builds them.
+# Each round runs, per workload: ours, PyTorch (2 threads, its faster setting here), Keras.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ANCHORS=${ANCHORS:-$ROOT/../shared/anchors/python}
+PY=${PY:-$HOME/.cache/lstm-anchors/venv/bin/python}
+REPS=${REPS:-1}
+WORKLOADS=${WORKLOADS:-"W1 W2 W3"}
+OUT=${OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
+
+for need in "$ANCHORS/bench_torch.py" "$ANCHORS/bench_keras.py" "$PY"; do
+  if [ ! -e "$need" ]; then
+    echo "error: $need not found; set ANCHORS and PY (see the comment at the top of $0)" >&2
+    exit 1
+  fi
+done
+cd "$ROOT"
+cargo build -q -p app
+APP=$ROOT/target/debug/app
+echo "results in $OUT" >&2
+
+# record NAME COMMAND...: runs it under /usr/bin/time, keeps stdout and the time report.
+record() {
+  local name=$1; shift
+  echo "[$(date +%T)] $name" >&2
+  /usr/bin/time -v -o "$OUT/$name.time" "$@" < /dev/null > "$OUT/$name.out" 2> "$OUT/$name.err" \
+    || { echo "error: $name failed; see $OUT/$name.err" >&2; exit 1; }
+}
+
+for rep in $(seq 1 "$REPS"); do
+  for w in $WORKLOADS; do
+    record "ours_${w}_r$rep" "$APP" bench --only "$w"
+    if [ "$w" = W1 ]; then
+      record "ours_train_r$rep" "$APP" train --artifact-dir "$OUT/train_r$rep"
+    fi
+    record "torch_${w}_r$rep" "$PY" "$ANCHORS/bench_torch.py" --workload "$w" --threads 2
+    record "keras_${w}_r$rep" "$PY" "$ANCHORS/bench_keras.py" --workload "$w"
+  done
+done
+
+python3 - "$OUT" "$REPS" "$WORKLOADS" <<'PY'
+import json, re, statistics, sys
+out, reps, workloads = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
+
+def result(name, prefix):
+    for line in open(f"{out}/{name}.out"):
+        if line.startswith(prefix):
+            return json.loads(line[len(prefix):])
+    raise SystemExit(f"error: no '{prefix}' line in {out}/{name}.out")
+
+def time_report(name):
+    text = open(f"{out}/{name}.time").read()
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1)) / 1024
+    clock = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", text).group(1)
+    parts = [float(p) for p in clock.split(":")]
+    wall = sum(p * 60 ** (len(parts) - 1 - i) for i, p in enumerate(parts))
+    return wall, rss
+
+def median(values):
+    return statistics.median(values)
+
+print(f"{'':4} {'train seq/s':>12} {'torch':>9} {'keras':>9} {'÷torch':>7} {'÷keras':>7}"
+      f" {'peak MiB':>9} {'torch':>7} {'keras':>7}")
+for w in workloads:
+    ours = [result(f"ours_{w}_r{r}", "bench-result ") for r in range(1, reps + 1)]
+    torch = [result(f"torch_{w}_r{r}", "RESULT ") for r in range(1, reps + 1)]
+    keras = [result(f"keras_{w}_r{r}", "RESULT ") for r in range(1, reps + 1)]
+    o = median([x["train_sequences_per_second"] for x in ours])
+    t = median([x["train_seq_per_s_steady"] for x in torch])
+    k = median([x.get("train_seq_per_s_steady", x.get("train_seq_per_s_all", float("nan"))) for x in keras])
+    mem = [median([time_report(f"{who}_{w}_r{r}")[1] for r in range(1, reps + 1)])
+           for who in ("ours", "torch", "keras")]
+    print(f"{w:4} {o:12.1f} {t:9.1f} {k:9.1f} {o / t:7.2f} {o / k:7.2f}"
+          f" {mem[0]:9.0f} {mem[1]:7.0f} {mem[2]:7.0f}")
+if "W1" in workloads:
+    train = median([time_report(f"ours_train_r{r}")[0] for r in range(1, reps + 1)])
+    torch_fit = median([result(f"torch_W1_r{r}", "RESULT ")["fit_s"] for r in range(1, reps + 1)])
+    keras_fit = median([result(f"keras_W1_r{r}", "RESULT ").get("fit_s", float("nan")) for r in range(1, reps + 1)])
+    print(f"W1 whole `app train` process {train:.2f} s; PyTorch fit {torch_fit:.2f} s "
+          f"(ratio {train / torch_fit:.2f}, target <= 0.5); Keras fit {keras_fit:.2f} s")
+print("throughput: ours from `app bench` (all epochs), PyTorch and Keras steady state (epochs 2+)")
+PY
