@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use data::{ColumnRef, FillPolicy};
-use model::{CellActivation, CellKind};
+use model::{CellActivation, CellKind, GateActivation};
 use serde::{Deserialize, Serialize};
 
 /// Train an LSTM on the Keras tutorial's data with Burn, evaluate it and plot its predictions.
@@ -63,6 +63,24 @@ impl From<ActivationArg> for CellActivation {
         match value {
             ActivationArg::Relu => CellActivation::Relu,
             ActivationArg::Tanh => CellActivation::Tanh,
+        }
+    }
+}
+
+/// The gate activation (Keras' `recurrent_activation`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GateArg {
+    /// The logistic sigmoid (Keras 3, PyTorch).
+    Sigmoid,
+    /// max(0, min(1, 0.2x + 0.5)): Keras 2's default before 2.3.
+    HardSigmoid,
+}
+
+impl From<GateArg> for GateActivation {
+    fn from(value: GateArg) -> Self {
+        match value {
+            GateArg::Sigmoid => GateActivation::Sigmoid,
+            GateArg::HardSigmoid => GateActivation::HardSigmoid,
         }
     }
 }
@@ -223,6 +241,9 @@ pub struct TrainArgs {
     /// Recurrent cell.
     #[arg(long, value_enum, default_value_t = CellArg::Lstm)]
     pub cell: CellArg,
+    /// Gate activation (Keras' recurrent_activation).
+    #[arg(long, value_enum, default_value_t = GateArg::Sigmoid)]
+    pub gate_activation: GateArg,
     /// Stacked recurrent layers (each feeds its whole output sequence to the next).
     #[arg(long, default_value_t = 1, value_parser = at_least_one())]
     pub layers: usize,
@@ -427,6 +448,7 @@ mod tests {
             ["--early-stopping", "0"],
             ["--validation-split", "1"],
             ["--cell", "rnn"],
+            ["--gate-activation", "relu"],
             ["--lr-schedule", "linear"],
         ] {
             let result = Cli::try_parse_from(["app", "train", flags[0], flags[1]]);

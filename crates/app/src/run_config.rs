@@ -171,6 +171,7 @@ impl RunConfig {
             .with_hidden(args.hidden)
             .with_activation(args.activation.into())
             .with_cell(args.cell.into())
+            .with_gate_activation(args.gate_activation.into())
             .with_layers(args.layers)
             .with_bidirectional(args.bidirectional)
             .with_dropout(args.dropout);

@@ -36,3 +36,26 @@ impl fmt::Display for CellActivation {
         })
     }
 }
+
+/// The activation of the LSTM's and GRU's gates (Keras' `recurrent_activation`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GateActivation {
+    /// The logistic sigmoid: Keras 3's and PyTorch's gates.
+    #[default]
+    Sigmoid,
+    /// `max(0, min(1, 0.2·x + 0.5))`: Keras 2's default `recurrent_activation` until 2.3,
+    /// for reproducing tutorials written with it.
+    HardSigmoid,
+}
+
+impl GateActivation {
+    /// Burn's activation layer configuration for this choice.
+    pub fn to_burn(self) -> ActivationConfig {
+        match self {
+            Self::Sigmoid => ActivationConfig::Sigmoid,
+            // Burn's defaults are Keras 2's slope 0.2 and offset 0.5.
+            Self::HardSigmoid => ActivationConfig::HardSigmoid(burn::nn::HardSigmoidConfig::new()),
+        }
+    }
+}

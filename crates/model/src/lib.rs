@@ -22,6 +22,6 @@ pub mod keras_init;
 pub mod regressor;
 pub mod step;
 
-pub use activation::CellActivation;
+pub use activation::{CellActivation, GateActivation};
 pub use cell::CellKind;
 pub use regressor::{RecurrentLayer, RecurrentRegressor, RecurrentRegressorConfig};

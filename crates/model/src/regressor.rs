@@ -8,7 +8,7 @@ use burn::nn::{
 };
 use burn::prelude::*;
 
-use crate::activation::CellActivation;
+use crate::activation::{CellActivation, GateActivation};
 use crate::cell::CellKind;
 use crate::fused_lstm;
 use crate::keras_init;
@@ -42,6 +42,9 @@ pub struct RecurrentRegressorConfig {
     /// Probability of zeroing an input of the next layer and of the head, in training only.
     #[config(default = 0.0)]
     pub dropout: f64,
+    /// Activation of the gates (Keras' `recurrent_activation`).
+    #[config(default = "GateActivation::Sigmoid")]
+    pub gate_activation: GateActivation,
 }
 
 /// One recurrent layer, batch first.
@@ -154,13 +157,16 @@ impl RecurrentRegressorConfig {
     /// The Burn configuration of a unidirectional LSTM layer (batch first, sigmoid gates).
     pub fn lstm_config(&self, input: usize) -> LstmConfig {
         LstmConfig::new(input, self.hidden, true)
+            .with_gate_activation(self.gate_activation.to_burn())
             .with_cell_activation(self.activation.to_burn())
             .with_hidden_activation(self.activation.to_burn())
     }
 
     /// The Burn configuration of a unidirectional GRU layer (`reset_after`, like Keras).
     pub fn gru_config(&self, input: usize) -> GruConfig {
-        GruConfig::new(input, self.hidden, true).with_hidden_activation(self.activation.to_burn())
+        GruConfig::new(input, self.hidden, true)
+            .with_gate_activation(self.gate_activation.to_burn())
+            .with_hidden_activation(self.activation.to_burn())
     }
 
     fn init_layer<B: Backend>(&self, input: usize, device: &B::Device) -> RecurrentLayer<B> {
@@ -172,6 +178,7 @@ impl RecurrentRegressorConfig {
             )),
             (CellKind::Lstm, true) => {
                 let mut lstm = BiLstmConfig::new(input, self.hidden, true)
+                    .with_gate_activation(self.gate_activation.to_burn())
                     .with_cell_activation(activation.clone())
                     .with_hidden_activation(activation)
                     .init(device);
@@ -184,6 +191,7 @@ impl RecurrentRegressorConfig {
             }
             (CellKind::Gru, true) => {
                 let mut gru = BiGruConfig::new(input, self.hidden, true)
+                    .with_gate_activation(self.gate_activation.to_burn())
                     .with_hidden_activation(activation)
                     .init(device);
                 gru.forward = keras_init::gru(gru.forward, device);
@@ -223,6 +231,9 @@ impl RecurrentRegressorConfig {
             self.hidden,
             self.activation
         );
+        if self.gate_activation == GateActivation::HardSigmoid {
+            text.push_str(", hard-sigmoid gates");
+        }
         if self.dropout > 0.0 {
             text.push_str(&format!(", dropout {}", self.dropout));
         }
@@ -376,11 +387,17 @@ mod tests {
         // The fused pass (tested against nn::Lstm in detail in fused_lstm) as wired in a layer,
         // unidirectional and bidirectional, against Burn's own forward of the same module.
         let device = Default::default();
-        for bidirectional in [false, true] {
+        let cases = [
+            (false, GateActivation::Sigmoid),
+            (true, GateActivation::Sigmoid),
+            (false, GateActivation::HardSigmoid),
+        ];
+        for (bidirectional, gates) in cases {
             let config = RecurrentRegressorConfig::new()
                 .with_input_features(2)
                 .with_hidden(6)
-                .with_bidirectional(bidirectional);
+                .with_bidirectional(bidirectional)
+                .with_gate_activation(gates);
             let model = config.init::<NdArray>(&device);
             let input = Tensor::<NdArray, 3>::random(
                 [3, 5, 2],
@@ -465,6 +482,26 @@ mod tests {
             config.describe(),
             "2 × bidirectional gru(12, tanh), dropout 0.25"
         );
+    }
+
+    #[test]
+    fn hard_sigmoid_gates_change_the_output_and_are_recorded() {
+        let device = Default::default();
+        let input = Tensor::<NdArray, 3>::ones([2, 3, 1], &device);
+        <NdArray as Backend>::seed(&device, 1);
+        let sigmoid = RecurrentRegressorConfig::new().init::<NdArray>(&device);
+        <NdArray as Backend>::seed(&device, 1);
+        let config =
+            RecurrentRegressorConfig::new().with_gate_activation(GateActivation::HardSigmoid);
+        let hard = config.init::<NdArray>(&device);
+        let difference = (sigmoid.forward(input.clone()) - hard.forward(input))
+            .abs()
+            .sum()
+            .into_scalar();
+        assert!(difference > 0.0);
+        let json = config.to_string();
+        assert!(json.contains("\"hard-sigmoid\""), "{json}");
+        assert_eq!(config.describe(), "1 × lstm(50, relu), hard-sigmoid gates");
     }
 
     #[test]
