@@ -295,74 +295,25 @@ fn resume_refuses_what_it_cannot_continue() {
         ],
         work.path(),
     );
+    // `train --resume` of the run above to `epochs` in total, with `extra` flags.
+    let resume = |epochs: &str, extra: &[&str]| {
+        let mut args = vec!["train", "--epochs", epochs, "--hidden", "8"];
+        args.extend(extra);
+        args.extend(["--resume", "--artifact-dir", "run"]);
+        app(&args, work.path())
+    };
     assert_clean_error(
-        &app(
-            &[
-                "train",
-                "--epochs",
-                "6",
-                "--hidden",
-                "8",
-                "--cell",
-                "gru",
-                "--resume",
-                "--artifact-dir",
-                "run",
-            ],
-            work.path(),
-        ),
+        &resume("6", &["--cell", "gru"]),
         "model.cell was \"lstm\" in the saved run, this command asks for \"gru\"",
     );
     assert_clean_error(
-        &app(
-            &[
-                "train",
-                "--epochs",
-                "3",
-                "--hidden",
-                "8",
-                "--resume",
-                "--artifact-dir",
-                "run",
-            ],
-            work.path(),
-        ),
+        &resume("3", &[]),
         "already has 3 epochs and --epochs is the total",
     );
     std::fs::write(work.path().join("run/checkpoint/optim-3.mpk"), b"garbage").expect("writable");
-    assert_clean_error(
-        &app(
-            &[
-                "train",
-                "--epochs",
-                "6",
-                "--hidden",
-                "8",
-                "--resume",
-                "--artifact-dir",
-                "run",
-            ],
-            work.path(),
-        ),
-        "the optimiser state",
-    );
+    assert_clean_error(&resume("6", &[]), "the optimiser state");
     std::fs::remove_dir_all(work.path().join("run/checkpoint")).expect("removable");
-    assert_clean_error(
-        &app(
-            &[
-                "train",
-                "--epochs",
-                "6",
-                "--hidden",
-                "8",
-                "--resume",
-                "--artifact-dir",
-                "run",
-            ],
-            work.path(),
-        ),
-        "has no complete checkpoint",
-    );
+    assert_clean_error(&resume("6", &[]), "has no complete checkpoint");
 }
 
 #[test]
