@@ -1,10 +1,10 @@
 //! The one place that names concrete backends. Every command is written once, generic over
-//! `B: AutodiffBackend`, as a [`BackendJob`]; [`run_on`] picks the backend from the command line.
+//! `B: TrainingBackend`, as a [`BackendJob`]; [`run_on`] picks the backend from the command line.
 
 use anyhow::Result;
-use burn::tensor::backend::AutodiffBackend;
 use burn_autodiff::Autodiff;
 use burn_ndarray::{NdArray, NdArrayDevice};
+use model::TrainingBackend;
 
 use crate::cli::BackendKind;
 
@@ -14,7 +14,7 @@ pub trait BackendJob {
     type Output;
 
     /// Runs the work on backend `B` and its `device`.
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Self::Output>;
+    fn run<B: TrainingBackend>(self, device: B::Device) -> Result<Self::Output>;
 }
 
 /// Runs `job` on the backend the user chose.

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use burn::data::dataset::Dataset;
-use burn::tensor::backend::AutodiffBackend;
 use data::{SyntheticConfig, SyntheticDataset};
+use model::TrainingBackend;
 use model::{CellActivation, RecurrentRegressorConfig};
 use serde::{Deserialize, Serialize};
 
@@ -124,7 +124,7 @@ struct BenchJob(Workload);
 impl BackendJob for BenchJob {
     type Output = Measurement;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Measurement> {
+    fn run<B: TrainingBackend>(self, device: B::Device) -> Result<Measurement> {
         let w = self.0;
         let synthetic = SyntheticConfig::new()
             .with_samples(w.samples)

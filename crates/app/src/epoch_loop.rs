@@ -16,7 +16,6 @@ use burn::module::AutodiffModule;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::AdamW;
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 use burn::train::{
     EventProcessorTraining, InferenceStep, Learner, LearnerEvent, LearningComponentsMarker,
     SupervisedLearningStrategy, SupervisedTrainingEventProcessor, TrainLoader, TrainingComponents,
@@ -24,6 +23,7 @@ use burn::train::{
 };
 use data::SequenceItem;
 use model::RecurrentRegressor;
+use model::TrainingBackend;
 
 use crate::artifacts::{ArtifactDir, EpochRecord};
 use crate::schedule::{EarlyStopping, EpochRate, LrSchedule};
@@ -76,7 +76,7 @@ pub enum StopReason {
 }
 
 /// A run picked up where an earlier one stopped.
-pub struct ResumePoint<B: AutodiffBackend> {
+pub struct ResumePoint<B: TrainingBackend> {
     /// The history of the earlier run up to its last checkpoint.
     pub history: Vec<EpochRecord>,
     /// The best weights of the earlier run when early stopping tracks them.
@@ -96,7 +96,7 @@ pub struct LoopOutcome {
 }
 
 /// The loop, shared with Burn as a custom training strategy.
-pub struct EpochLoop<B: AutodiffBackend> {
+pub struct EpochLoop<B: TrainingBackend> {
     plan: LoopPlan,
     device: B::Device,
     train_items: EpochShuffled<SequenceItem>,
@@ -106,7 +106,7 @@ pub struct EpochLoop<B: AutodiffBackend> {
     outcome: Mutex<Option<LoopOutcome>>,
 }
 
-impl<B: AutodiffBackend> EpochLoop<B> {
+impl<B: TrainingBackend> EpochLoop<B> {
     /// A loop over `train_items` (the dataset behind the training loader) that sets `rate`.
     pub fn new(
         plan: LoopPlan,
@@ -182,7 +182,7 @@ impl LossMean {
     }
 }
 
-impl<B: AutodiffBackend> SupervisedLearningStrategy<Components<B>> for EpochLoop<B> {
+impl<B: TrainingBackend> SupervisedLearningStrategy<Components<B>> for EpochLoop<B> {
     fn fit(
         &self,
         components: TrainingComponents<Components<B>>,

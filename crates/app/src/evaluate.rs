@@ -4,10 +4,9 @@ use anyhow::{bail, Context, Result};
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::module::AutodiffModule;
-use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 use data::{SequenceBatch, SequenceBatcher, SyntheticDataset};
 use model::RecurrentRegressor;
+use model::{LstmBackend, TrainingBackend};
 
 use crate::artifacts::ArtifactDir;
 use crate::backend::BackendJob;
@@ -25,7 +24,7 @@ pub struct Evaluation {
 }
 
 /// Runs `model` over `dataset` in batches of `batch_size` and scores it.
-pub fn evaluate<B: Backend>(
+pub fn evaluate<B: LstmBackend>(
     model: &RecurrentRegressor<B>,
     dataset: &SyntheticDataset,
     batch_size: usize,
@@ -68,7 +67,7 @@ pub struct EvaluateSavedRun {
 impl BackendJob for EvaluateSavedRun {
     type Output = Evaluation;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Evaluation> {
+    fn run<B: TrainingBackend>(self, device: B::Device) -> Result<Evaluation> {
         let DataSource::Synthetic(synthetic) = &self.config.data else {
             bail!(
                 "the run in {} was trained on a series; use `app forecast`",

@@ -7,13 +7,13 @@ use anyhow::{bail, Context, Result};
 use burn::data::dataset::Dataset;
 use burn::module::AutodiffModule;
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::TensorData;
 use data::{
     load_csv, ChronologicalSplit, Scaler, SequenceItem, SeriesCsvOptions, TimeSeries,
     WindowDataset, WindowSpec,
 };
 use model::RecurrentRegressor;
+use model::{LstmBackend, TrainingBackend};
 use serde::Serialize;
 
 use crate::artifacts::{write_atomically, ArtifactDir};
@@ -128,7 +128,7 @@ pub struct SeriesForecast {
 }
 
 /// Forecasts every test window and the values after the series' end.
-pub fn forecast<B: Backend>(
+pub fn forecast<B: LstmBackend>(
     model: &RecurrentRegressor<B>,
     prepared: &PreparedSeries,
     device: &B::Device,
@@ -279,7 +279,7 @@ pub struct ForecastSavedRun {
 impl BackendJob for ForecastSavedRun {
     type Output = ForecastOutcome;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<ForecastOutcome> {
+    fn run<B: TrainingBackend>(self, device: B::Device) -> Result<ForecastOutcome> {
         let DataSource::Series(series_config) = &self.config.data else {
             bail!(
                 "the run in {} was trained on the synthetic data, not a series; train one with \

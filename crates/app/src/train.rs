@@ -8,13 +8,13 @@ use burn::data::dataset::{Dataset, InMemDataset};
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::AdamWConfig;
 use burn::record::Recorder;
-use burn::tensor::backend::AutodiffBackend;
 use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::logger::InMemoryMetricLogger;
 use burn::train::metric::LossMetric;
 use burn::train::{Learner, LearnerOptimizerRecord, SupervisedTraining, TrainingStrategy};
 use data::{SequenceBatcher, SequenceItem, SyntheticDataset};
 use model::RecurrentRegressor;
+use model::TrainingBackend;
 
 use crate::artifacts::{without_panics, ArtifactDir, EpochRecord, ModelRecorder};
 use crate::backend::BackendJob;
@@ -108,7 +108,7 @@ pub fn validation_split<T>(mut items: Vec<T>, fraction: f64) -> Result<(Vec<T>, 
 impl BackendJob for TrainJob {
     type Output = TrainReport;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<TrainReport> {
+    fn run<B: TrainingBackend>(self, device: B::Device) -> Result<TrainReport> {
         let Self {
             mut config,
             artifacts,
@@ -269,7 +269,7 @@ impl BackendJob for TrainJob {
 /// the one asked for), the history up to the last epoch whose checkpoint is complete, and the
 /// best weights when early stopping tracks them. Every file is read here, so that a damaged one
 /// is reported before training starts.
-fn resume_point<B: AutodiffBackend>(
+fn resume_point<B: TrainingBackend>(
     config: &RunConfig,
     artifacts: &ArtifactDir,
     device: &B::Device,
@@ -349,7 +349,7 @@ fn resume_point<B: AutodiffBackend>(
 ///
 /// Returns the model to keep (the last epoch's, the best one under early stopping, the last
 /// complete one after an interrupt or divergence) and how the loop ended.
-pub fn fit<B: AutodiffBackend>(
+pub fn fit<B: TrainingBackend>(
     config: &RunConfig,
     train_items: Vec<SequenceItem>,
     valid_items: Vec<SequenceItem>,

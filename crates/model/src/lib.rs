@@ -19,9 +19,11 @@ pub mod activation;
 pub mod cell;
 pub mod fused_lstm;
 pub mod keras_init;
+pub mod lstm_op;
 pub mod regressor;
 pub mod step;
 
 pub use activation::{CellActivation, GateActivation};
 pub use cell::CellKind;
+pub use lstm_op::{LstmBackend, TrainingBackend};
 pub use regressor::{RecurrentLayer, RecurrentRegressor, RecurrentRegressorConfig};

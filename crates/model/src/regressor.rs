@@ -12,6 +12,7 @@ use crate::activation::{CellActivation, GateActivation};
 use crate::cell::CellKind;
 use crate::fused_lstm;
 use crate::keras_init;
+use crate::lstm_op::LstmBackend;
 
 /// Architecture of a [`RecurrentRegressor`]; the defaults are the tutorial's `LSTM(50, relu)` on
 /// one feature with a `Dense(1)` head.
@@ -62,7 +63,7 @@ pub enum RecurrentLayer<B: Backend> {
     BiGru(BiGru<B>),
 }
 
-impl<B: Backend> RecurrentLayer<B> {
+impl<B: LstmBackend> RecurrentLayer<B> {
     /// Runs the layer over whole sequences.
     ///
     /// `sequences`: `[batch, steps, input]` → the output at every step `[batch, steps, D·hidden]`
@@ -258,7 +259,9 @@ impl<B: Backend> RecurrentRegressor<B> {
         self.visit(&mut collector);
         collector.0
     }
+}
 
+impl<B: LstmBackend> RecurrentRegressor<B> {
     /// Predicts from whole sequences.
     ///
     /// `sequences`: `[batch, steps, input_features]` → `[batch, outputs]`.

@@ -1,14 +1,13 @@
 //! The training and inference steps Burn's `Learner` calls: forward, MSE loss, gradients.
 
 use burn::nn::loss::{MseLoss, Reduction};
-use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 use burn::train::{InferenceStep, RegressionOutput, TrainOutput, TrainStep};
 use data::SequenceBatch;
 
+use crate::lstm_op::{LstmBackend, TrainingBackend};
 use crate::regressor::RecurrentRegressor;
 
-impl<B: Backend> RecurrentRegressor<B> {
+impl<B: LstmBackend> RecurrentRegressor<B> {
     /// Forward pass and mean squared error against the batch's targets.
     pub fn forward_regression(&self, batch: SequenceBatch<B>) -> RegressionOutput<B> {
         let output = self.forward(batch.inputs);
@@ -17,7 +16,7 @@ impl<B: Backend> RecurrentRegressor<B> {
     }
 }
 
-impl<B: AutodiffBackend> TrainStep for RecurrentRegressor<B> {
+impl<B: TrainingBackend> TrainStep for RecurrentRegressor<B> {
     type Input = SequenceBatch<B>;
     type Output = RegressionOutput<B>;
 
@@ -27,7 +26,7 @@ impl<B: AutodiffBackend> TrainStep for RecurrentRegressor<B> {
     }
 }
 
-impl<B: Backend> InferenceStep for RecurrentRegressor<B> {
+impl<B: LstmBackend> InferenceStep for RecurrentRegressor<B> {
     type Input = SequenceBatch<B>;
     type Output = RegressionOutput<B>;
 
@@ -44,6 +43,7 @@ mod tests {
     use burn::data::dataset::Dataset;
     use burn::module::{ModuleVisitor, Param};
     use burn::optim::GradientsParams;
+    use burn::prelude::*;
     use burn_autodiff::Autodiff;
     use burn_ndarray::NdArray;
     use data::{SequenceBatcher, SyntheticConfig, SyntheticDataset};

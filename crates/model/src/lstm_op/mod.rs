@@ -1,0 +1,389 @@
+//! The whole-sequence LSTM as one backend operation, with its own backward pass.
+//!
+//! Recorded op by op, an LSTM over `T` steps leaves some thirty small nodes per step in the
+//! autodiff graph, and the backward pass replays each of them. [`LstmBackend::lstm_sequence`]
+//! is instead one node: its forward runs on the inner backend (nothing recorded), projects the
+//! inputs of all steps with one matrix product, runs one recurrent product per step, and keeps the
+//! activated gates and cell states; its backward walks the steps once in reverse with one product
+//! per step, then computes every weight gradient with one product over all steps (`xᵀ·dz`,
+//! `hᵀ·dz`).
+//!
+//! Gates are laid out `[input, forget, output, candidate]` along the last axis of the fused
+//! kernels (`4H` columns), so the three sigmoid gates are contiguous.
+//!
+//! This is Burn's backend extension pattern: a trait over `Backend` whose default methods are
+//! written in tensor operations ([`tensor_ops`], any backend can opt in with an empty `impl`),
+//! an implementation for `Autodiff<B>` that registers the custom backward, and a CPU kernel for
+//! `NdArray` ([`cpu`]) that fuses each step's gate arithmetic into one loop.
+
+mod cpu;
+mod tensor_ops;
+
+use burn::nn::activation::Activation;
+use burn::prelude::*;
+use burn::tensor::TensorPrimitive;
+use burn_autodiff::checkpoint::base::Checkpointer;
+use burn_autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn_autodiff::grads::Gradients;
+use burn_autodiff::ops::{Backward, Ops, OpsKind};
+use burn_autodiff::Autodiff;
+
+/// A backend that can run [`lstm_sequence`](LstmBackend::lstm_sequence).
+///
+/// The default methods are written in tensor operations and fit every backend; `Autodiff<B>`
+/// overrides `lstm_sequence` to record one node with a hand-written backward, and `NdArray`
+/// overrides the forward and backward passes with a fused CPU kernel.
+pub trait LstmBackend: Backend {
+    /// Runs an LSTM from a zero state over `sequences` (`[batch, steps, input]`), backwards in
+    /// time when `reverse`, and returns the hidden state at every step, `[batch, steps, hidden]`,
+    /// in the input's time order.
+    fn lstm_sequence(
+        sequences: Tensor<Self, 3>,
+        kernels: LstmKernels<Self>,
+        activations: LstmActivations,
+        reverse: bool,
+    ) -> Tensor<Self, 3> {
+        Self::lstm_forward(sequences, kernels, activations, reverse, false).0
+    }
+
+    /// The forward pass of [`lstm_sequence`](LstmBackend::lstm_sequence); with `keep_trace`,
+    /// also what [`lstm_backward`](LstmBackend::lstm_backward) needs.
+    fn lstm_forward(
+        sequences: Tensor<Self, 3>,
+        kernels: LstmKernels<Self>,
+        activations: LstmActivations,
+        reverse: bool,
+        keep_trace: bool,
+    ) -> (Tensor<Self, 3>, Option<LstmTrace<Self>>) {
+        tensor_ops::forward(sequences, kernels, activations, reverse, keep_trace)
+    }
+
+    /// Back-propagates `output_grad` (`[batch, steps, hidden]`, the gradient of the forward
+    /// pass's outputs) to the kernels, and to the sequences when `want_sequences`.
+    fn lstm_backward(
+        trace: LstmTrace<Self>,
+        output_grad: Tensor<Self, 3>,
+        want_sequences: bool,
+    ) -> LstmGradients<Self> {
+        tensor_ops::backward(trace, output_grad, want_sequences)
+    }
+}
+
+/// The training backends: autodiff over a backend that runs the LSTM op too (validation and
+/// inference run on the inner backend).
+pub trait TrainingBackend:
+    LstmBackend + burn::tensor::backend::AutodiffBackend<InnerBackend: LstmBackend>
+{
+}
+
+impl<B> TrainingBackend for B where
+    B: LstmBackend + burn::tensor::backend::AutodiffBackend<InnerBackend: LstmBackend>
+{
+}
+
+/// The fused weights of one LSTM direction, gates `[input, forget, output, candidate]`.
+#[derive(Clone, Debug)]
+pub struct LstmKernels<B: Backend> {
+    /// Input kernel `[input, 4·hidden]`.
+    pub input: Tensor<B, 2>,
+    /// Recurrent kernel `[hidden, 4·hidden]`.
+    pub recurrent: Tensor<B, 2>,
+    /// Bias `[4·hidden]` (both of Burn's biases per gate, summed).
+    pub bias: Tensor<B, 1>,
+}
+
+/// An element-wise function the op can differentiate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Nonlinearity {
+    /// `1 / (1 + e^-x)`.
+    Sigmoid,
+    /// `clamp(alpha·x + beta, 0, 1)`.
+    HardSigmoid {
+        /// Slope.
+        alpha: f64,
+        /// Offset.
+        beta: f64,
+    },
+    /// `tanh(x)`.
+    Tanh,
+    /// `max(0, x)`.
+    Relu,
+}
+
+impl Nonlinearity {
+    /// The function Burn's activation layer computes, if the op knows it.
+    pub fn of<B: Backend>(layer: &Activation<B>) -> Option<Self> {
+        match layer {
+            Activation::Sigmoid(_) => Some(Self::Sigmoid),
+            Activation::HardSigmoid(hard) => Some(Self::HardSigmoid {
+                alpha: hard.alpha,
+                beta: hard.beta,
+            }),
+            Activation::Tanh(_) => Some(Self::Tanh),
+            Activation::Relu(_) => Some(Self::Relu),
+            _ => None,
+        }
+    }
+}
+
+/// The three activations of an LSTM cell.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LstmActivations {
+    /// The input, forget and output gates'.
+    pub gate: Nonlinearity,
+    /// The candidate's (`g`).
+    pub cell: Nonlinearity,
+    /// The cell state's in `h = o · act(c)`.
+    pub hidden: Nonlinearity,
+}
+
+/// What the backward pass needs from the forward one. Steps are in processing order (reversed
+/// in time for a reverse direction) and step-major: rows `s·batch .. (s+1)·batch` are step `s`.
+#[derive(Clone, Debug)]
+pub struct LstmTrace<B: Backend> {
+    /// The inputs, `[steps·batch, input]`.
+    inputs: Tensor<B, 2>,
+    kernels: LstmKernels<B>,
+    activations: LstmActivations,
+    reverse: bool,
+    /// Activated gates, `[steps·batch, 4·hidden]`.
+    gates: Tensor<B, 2>,
+    /// Cell states, `[steps·batch, hidden]`.
+    cells: Tensor<B, 2>,
+    /// Hidden states, `[steps·batch, hidden]`.
+    hiddens: Tensor<B, 2>,
+}
+
+/// The gradients [`LstmBackend::lstm_backward`] computes.
+#[derive(Debug)]
+pub struct LstmGradients<B: Backend> {
+    /// `[batch, steps, input]`, when asked for.
+    pub sequences: Option<Tensor<B, 3>>,
+    /// `[input, 4·hidden]`.
+    pub input_kernel: Tensor<B, 2>,
+    /// `[hidden, 4·hidden]`.
+    pub recurrent_kernel: Tensor<B, 2>,
+    /// `[4·hidden]`.
+    pub bias: Tensor<B, 1>,
+}
+
+/// The autodiff node of [`LstmBackend::lstm_sequence`].
+#[derive(Debug)]
+struct LstmSequenceBackward;
+
+impl<B: LstmBackend> Backward<B, 4> for LstmSequenceBackward {
+    type State = LstmTrace<B>;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 4>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let [sequences, input_kernel, recurrent_kernel, bias] = ops.parents;
+        let output_grad = float::<B, 3>(grads.consume::<B>(&ops.node));
+        let computed = B::lstm_backward(ops.state, output_grad, sequences.is_some());
+        if let (Some(node), Some(grad)) = (sequences, computed.sequences) {
+            grads.register::<B>(node.id, grad.into_primitive().tensor());
+        }
+        if let Some(node) = input_kernel {
+            grads.register::<B>(node.id, computed.input_kernel.into_primitive().tensor());
+        }
+        if let Some(node) = recurrent_kernel {
+            grads.register::<B>(node.id, computed.recurrent_kernel.into_primitive().tensor());
+        }
+        if let Some(node) = bias {
+            grads.register::<B>(node.id, computed.bias.into_primitive().tensor());
+        }
+    }
+}
+
+fn float<B: Backend, const D: usize>(primitive: B::FloatTensorPrimitive) -> Tensor<B, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(primitive))
+}
+
+impl<B: LstmBackend, C: CheckpointStrategy> LstmBackend for Autodiff<B, C> {
+    fn lstm_sequence(
+        sequences: Tensor<Self, 3>,
+        kernels: LstmKernels<Self>,
+        activations: LstmActivations,
+        reverse: bool,
+    ) -> Tensor<Self, 3> {
+        let sequences = sequences.into_primitive().tensor();
+        let input = kernels.input.into_primitive().tensor();
+        let recurrent = kernels.recurrent.into_primitive().tensor();
+        let bias = kernels.bias.into_primitive().tensor();
+        let nodes = [
+            sequences.node.clone(),
+            input.node.clone(),
+            recurrent.node.clone(),
+            bias.node.clone(),
+        ];
+        let inner_kernels = LstmKernels::<B> {
+            input: float(input.primitive),
+            recurrent: float(recurrent.primitive),
+            bias: float(bias.primitive),
+        };
+        let inner_sequences = float::<B, 3>(sequences.primitive);
+        let output = match LstmSequenceBackward
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                match B::lstm_forward(inner_sequences, inner_kernels, activations, reverse, true) {
+                    (outputs, Some(trace)) => prep.finish(trace, outputs.into_primitive().tensor()),
+                    (_, None) => unreachable!("lstm_forward keeps the trace it is asked for"),
+                }
+            }
+            OpsKind::UnTracked(prep) => {
+                let outputs =
+                    B::lstm_sequence(inner_sequences, inner_kernels, activations, reverse);
+                prep.finish(outputs.into_primitive().tensor())
+            }
+        };
+        Tensor::from_primitive(TensorPrimitive::Float(output))
+    }
+}
+
+impl LstmBackend for burn_ndarray::NdArray {
+    fn lstm_forward(
+        sequences: Tensor<Self, 3>,
+        kernels: LstmKernels<Self>,
+        activations: LstmActivations,
+        reverse: bool,
+        keep_trace: bool,
+    ) -> (Tensor<Self, 3>, Option<LstmTrace<Self>>) {
+        cpu::forward(sequences, kernels, activations, reverse, keep_trace)
+    }
+
+    fn lstm_backward(
+        trace: LstmTrace<Self>,
+        output_grad: Tensor<Self, 3>,
+        want_sequences: bool,
+    ) -> LstmGradients<Self> {
+        cpu::backward(trace, output_grad, want_sequences)
+    }
+}
+
+#[cfg(feature = "wgpu")]
+impl LstmBackend for burn_wgpu::Wgpu {}
+
+/// Step-major rows in processing order: `[batch, steps, width]` → `[steps·batch, width]`,
+/// reversed in time when `reverse`.
+fn step_major<B: Backend>(sequences: Tensor<B, 3>, reverse: bool) -> Tensor<B, 2> {
+    let [batch, steps, width] = sequences.dims();
+    let ordered = if reverse {
+        sequences.flip([1])
+    } else {
+        sequences
+    };
+    ordered.swap_dims(0, 1).reshape([steps * batch, width])
+}
+
+/// The inverse of [`step_major`].
+fn batch_major<B: Backend>(rows: Tensor<B, 2>, batch: usize, reverse: bool) -> Tensor<B, 3> {
+    let [total, width] = rows.dims();
+    let ordered = rows.reshape([total / batch, batch, width]).swap_dims(0, 1);
+    if reverse {
+        ordered.flip([1])
+    } else {
+        ordered
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Distribution;
+    use burn_ndarray::NdArray;
+
+    fn random<const D: usize>(shape: [usize; D]) -> Tensor<NdArray, D> {
+        Tensor::random(shape, Distribution::Normal(0.0, 0.5), &Default::default())
+    }
+
+    fn assert_close<const D: usize>(
+        label: &str,
+        ours: Tensor<NdArray, D>,
+        reference: Tensor<NdArray, D>,
+    ) {
+        assert_eq!(ours.dims(), reference.dims(), "{label}: shapes");
+        let ours = ours.into_data().to_vec::<f32>().expect("floats");
+        let reference = reference.into_data().to_vec::<f32>().expect("floats");
+        let scale = reference.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+        for (index, (a, b)) in ours.iter().zip(&reference).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-5 * scale,
+                "{label}[{index}]: CPU kernel {a} vs tensor ops {b} (scale {scale})"
+            );
+        }
+    }
+
+    /// The CPU kernel (what NdArray runs) against the tensor-op version (what wgpu and every
+    /// other backend run), forward and backward, over shapes, activations and directions. The
+    /// kernel itself is checked against `nn::Lstm` in `fused_lstm`.
+    #[test]
+    fn cpu_kernel_equals_the_tensor_op_version() {
+        <NdArray as Backend>::seed(&Default::default(), 5);
+        let sigmoid = Nonlinearity::Sigmoid;
+        let hard = Nonlinearity::HardSigmoid {
+            alpha: 0.2,
+            beta: 0.5,
+        };
+        for (batch, steps, input, hidden) in [(1, 1, 1, 1), (3, 7, 2, 5), (2, 12, 4, 8)] {
+            for (gate, cell) in [
+                (sigmoid, Nonlinearity::Tanh),
+                (sigmoid, Nonlinearity::Relu),
+                (hard, Nonlinearity::Tanh),
+            ] {
+                for reverse in [false, true] {
+                    let label = format!(
+                        "B{batch} T{steps} I{input} H{hidden} {gate:?} {cell:?} reverse={reverse}"
+                    );
+                    let activations = LstmActivations {
+                        gate,
+                        cell,
+                        hidden: cell,
+                    };
+                    let kernels = LstmKernels {
+                        input: random([input, 4 * hidden]),
+                        recurrent: random([hidden, 4 * hidden]),
+                        bias: random([4 * hidden]),
+                    };
+                    let sequences = random([batch, steps, input]);
+                    let (ours, our_trace) = cpu::forward(
+                        sequences.clone(),
+                        kernels.clone(),
+                        activations,
+                        reverse,
+                        true,
+                    );
+                    let (reference, reference_trace) =
+                        tensor_ops::forward(sequences, kernels, activations, reverse, true);
+                    assert_close(&format!("{label} outputs"), ours, reference);
+
+                    let output_grad = random([batch, steps, hidden]);
+                    let ours = cpu::backward(our_trace.expect("kept"), output_grad.clone(), true);
+                    let reference =
+                        tensor_ops::backward(reference_trace.expect("kept"), output_grad, true);
+                    assert_close(
+                        &format!("{label} d sequences"),
+                        ours.sequences.expect("asked for"),
+                        reference.sequences.expect("asked for"),
+                    );
+                    assert_close(
+                        &format!("{label} d input kernel"),
+                        ours.input_kernel,
+                        reference.input_kernel,
+                    );
+                    assert_close(
+                        &format!("{label} d recurrent kernel"),
+                        ours.recurrent_kernel,
+                        reference.recurrent_kernel,
+                    );
+                    assert_close(&format!("{label} d bias"), ours.bias, reference.bias);
+                }
+            }
+        }
+    }
+}
