@@ -5,10 +5,11 @@
 //! biases and a forget-gate bias of one (`unit_forget_bias=True`). The relu cell of the tutorial
 //! is sensitive to the recurrent kernel's scale, so we reproduce Keras' choice.
 
-use burn::module::{Initializer, Param};
+use burn::module::Param;
 use burn::nn::{GateController, Gru, Linear, Lstm};
 use burn::prelude::*;
 use burn::tensor::Distribution;
+use burn::tensor::TensorData;
 
 /// Re-initialises `lstm` as Keras' `LSTM` layer would be. Burn's second (recurrent) bias per gate
 /// is set to zero, so the sum of both biases equals Keras' single bias.
@@ -45,9 +46,7 @@ fn recurrent_gates<B: Backend, const N: usize>(
 ) {
     let [input, hidden] = gates[0].input_transform.weight.dims();
     let limit = (6.0 / (input + N * hidden) as f64).sqrt();
-    let recurrent_kernel: Tensor<B, 2> = Initializer::Orthogonal { gain: 1.0 }
-        .init([hidden, N * hidden], device)
-        .val();
+    let recurrent_kernel = orthogonal::<B>(hidden, N * hidden, device);
     for (index, (gate, bias)) in gates.into_iter().zip(input_biases).enumerate() {
         let input_kernel = Tensor::random(
             [input, hidden],
@@ -65,6 +64,58 @@ fn recurrent_gates<B: Backend, const N: usize>(
         );
         gate.hidden_transform.bias = Some(Param::from_tensor(Tensor::zeros([hidden], device)));
     }
+}
+
+/// A `[rows, columns]` matrix with orthonormal rows or columns (whichever are fewer), as Burn's
+/// `Initializer::Orthogonal { gain: 1.0 }` draws it: a standard-normal draw from the backend's
+/// generator, orthonormalised by Gram-Schmidt. Burn runs that loop as some `n²` small tensor
+/// operations (a sixth of the tutorial's whole run); [`orthonormalise`] runs it on the host.
+fn orthogonal<B: Backend>(rows: usize, columns: usize, device: &B::Device) -> Tensor<B, 2> {
+    let drawn: Tensor<B, 2> =
+        Tensor::random([rows, columns], Distribution::Normal(0.0, 1.0), device);
+    let values = drawn
+        .into_data()
+        .convert::<f64>()
+        .into_vec::<f64>()
+        .expect("floats");
+    let matrix = orthonormalise(&values, rows, columns);
+    Tensor::from_data(TensorData::new(matrix, [rows, columns]), device)
+}
+
+/// The `Q` of the QR decomposition with a positive diagonal of `R` (unique), of the row-major
+/// `[rows, columns]` matrix `values` in its tall orientation (transposed when it is wide), by
+/// modified Gram-Schmidt in `f64`; returned in the input's orientation.
+fn orthonormalise(values: &[f64], rows: usize, columns: usize) -> Vec<f32> {
+    let tall = rows >= columns;
+    let (long, short) = if tall {
+        (rows, columns)
+    } else {
+        (columns, rows)
+    };
+    // Element `i` of vector `v` of the tall orientation.
+    let position = |v: usize, i: usize| {
+        if tall {
+            i * columns + v
+        } else {
+            v * columns + i
+        }
+    };
+    let mut matrix = vec![0f32; rows * columns];
+    let mut basis: Vec<Vec<f64>> = Vec::with_capacity(short);
+    for vector in 0..short {
+        let mut v: Vec<f64> = (0..long).map(|i| values[position(vector, i)]).collect();
+        for q in &basis {
+            let projection: f64 = q.iter().zip(&v).map(|(a, b)| a * b).sum();
+            v.iter_mut().zip(q).for_each(|(x, q)| *x -= projection * q);
+        }
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        v.iter_mut().for_each(|x| *x /= norm);
+        for (i, value) in v.iter().enumerate() {
+            matrix[position(vector, i)] = *value as f32;
+        }
+        basis.push(v);
+    }
+    matrix
 }
 
 /// Re-initialises `dense` as Keras' `Dense` layer would be: Glorot-uniform kernel, zero bias.
@@ -119,6 +170,54 @@ mod tests {
             .max()
             .into_scalar();
         assert!(error < 1e-4, "K·Kᵀ differs from I by {error}");
+    }
+
+    /// `Q` has orthonormal columns (tall) or rows (wide), and `R = Qᵀ·A` (tall) is upper
+    /// triangular with a positive diagonal: the QR decomposition Burn's initialiser computes,
+    /// which is unique. `A` comes from a fixed formula, not from the shared generator.
+    #[test]
+    fn orthonormalise_computes_the_q_of_qr() {
+        for (rows, columns) in [(200, 50), (50, 200), (7, 7), (3, 12)] {
+            let values: Vec<f64> = (0..rows * columns)
+                .map(|k| {
+                    ((k * 7919 % 1000) as f64 / 500.0 - 1.0)
+                        + if k % (columns + 1) == 0 { 2.0 } else { 0.0 }
+                })
+                .collect();
+            let q = orthonormalise(&values, rows, columns);
+            let (long, short) = (rows.max(columns), rows.min(columns));
+            let q_at = |v: usize, i: usize| -> f64 {
+                if rows >= columns {
+                    q[i * columns + v] as f64
+                } else {
+                    q[v * columns + i] as f64
+                }
+            };
+            let a_at = |v: usize, i: usize| -> f64 {
+                if rows >= columns {
+                    values[i * columns + v]
+                } else {
+                    values[v * columns + i]
+                }
+            };
+            for u in 0..short {
+                for v in 0..short {
+                    let dot: f64 = (0..long).map(|i| q_at(u, i) * q_at(v, i)).sum();
+                    let expected = if u == v { 1.0 } else { 0.0 };
+                    assert!(
+                        (dot - expected).abs() < 1e-5,
+                        "{rows}x{columns}: q{u}·q{v} = {dot}"
+                    );
+                    let r: f64 = (0..long).map(|i| q_at(u, i) * a_at(v, i)).sum();
+                    if u > v {
+                        assert!(r.abs() < 1e-4, "{rows}x{columns}: R[{u},{v}] = {r}");
+                    }
+                    if u == v {
+                        assert!(r > 0.0, "{rows}x{columns}: R[{u},{u}] = {r}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
