@@ -12,9 +12,9 @@
 //! kernels (`4H` columns), so the three sigmoid gates are contiguous.
 //!
 //! This is Burn's backend extension pattern: a trait over `Backend` whose default methods are
-//! written in tensor operations ([`tensor_ops`], any backend can opt in with an empty `impl`),
+//! written in tensor operations (`tensor_ops.rs`, any backend can opt in with an empty `impl`),
 //! an implementation for `Autodiff<B>` that registers the custom backward, and a CPU kernel for
-//! `NdArray` ([`cpu`]) that fuses each step's gate arithmetic into one loop.
+//! `NdArray` (`cpu.rs`) that fuses each step's gate arithmetic into one loop.
 
 mod cpu;
 mod tensor_ops;
