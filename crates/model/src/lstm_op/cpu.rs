@@ -11,7 +11,9 @@ use burn::prelude::*;
 use burn::tensor::{TensorMetadata, TensorPrimitive};
 use burn_ndarray::{NdArray, NdArrayTensor};
 use ndarray::linalg::general_mat_mul;
-use ndarray::{ArcArray, ArrayView2, ArrayViewMut2, IxDyn};
+use ndarray::{ArcArray, ArrayView2, ArrayViewMut2, Axis, IxDyn};
+use std::ops::Range;
+use std::sync::OnceLock;
 
 use super::{
     batch_major, step_major, LstmActivations, LstmGradients, LstmKernels, LstmTrace, Nonlinearity,
@@ -69,6 +71,25 @@ fn shared<const D: usize>(tensor: Tensor<Cpu, D>) -> ArcArray<f32, IxDyn> {
     }
 }
 
+/// Takes the tensor's values as a row-major buffer of its own: free when nothing else holds
+/// them (as with a trace the backward pass consumes), a copy otherwise.
+fn owned<const D: usize>(tensor: Tensor<Cpu, D>) -> Vec<f32> {
+    match tensor.into_primitive().tensor() {
+        NdArrayTensor::F32(storage) => {
+            let array = storage.into_shared().into_owned();
+            if array.is_standard_layout() {
+                match array.into_raw_vec_and_offset() {
+                    (values, Some(0) | None) => values,
+                    (values, Some(offset)) => values[offset..].to_vec(),
+                }
+            } else {
+                array.iter().copied().collect()
+            }
+        }
+        other => other_dtype(other),
+    }
+}
+
 /// `tanh` through one `exp`: libm's `tanhf` (through `expm1f`) took a quarter of W2's time.
 /// `1 - 2/(e^2x + 1)` loses relative precision near zero by cancellation, so small arguments
 /// take the Taylor series instead (its first omitted term is below 1e-9 relative there); the
@@ -112,59 +133,146 @@ fn gemm(a: ArrayView2<'_, f32>, b: ArrayView2<'_, f32>, beta: f32, c: &mut [f32]
     general_mat_mul(1.0, &a, &b, beta, &mut view_mut(c, rows, columns));
 }
 
-/// See [`LstmBackend::lstm_forward`](super::LstmBackend::lstm_forward).
-pub fn forward(
-    sequences: Tensor<Cpu, 3>,
-    kernels: LstmKernels<Cpu>,
+/// `c = a·b`, `c` row-major `[a.rows, b.columns]`, on `threads` threads: each computes a block of
+/// `c`'s rows (or of its columns, when `c` is wider than tall), so no two write the same value
+/// and each value is summed in the same order whatever the thread count.
+fn gemm_on_threads(a: ArrayView2<'_, f32>, b: ArrayView2<'_, f32>, c: &mut [f32], threads: usize) {
+    let (rows, columns) = (a.nrows(), b.ncols());
+    let mut c = view_mut(c, rows, columns);
+    if threads <= 1 {
+        return general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+    }
+    let by_rows = rows >= columns;
+    let axis = if by_rows { Axis(0) } else { Axis(1) };
+    let block = c.len_of(axis).div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let c_blocks = c.axis_chunks_iter_mut(axis, block);
+        let mut jobs: Vec<_> = if by_rows {
+            a.axis_chunks_iter(Axis(0), block)
+                .zip(std::iter::repeat(b))
+                .zip(c_blocks)
+                .collect()
+        } else {
+            std::iter::repeat(a)
+                .zip(b.axis_chunks_iter(Axis(1), block))
+                .zip(c_blocks)
+                .collect()
+        };
+        let own = jobs.pop();
+        for ((a, b), mut c) in jobs {
+            scope.spawn(move || general_mat_mul(1.0, &a, &b, 0.0, &mut c));
+        }
+        if let Some(((a, b), mut c)) = own {
+            general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+        }
+    });
+}
+
+/// Below this many floating-point operations per thread, starting a thread costs more than it
+/// saves: a thread start and the first allocations on it cost tens of µs, and the tutorial (13
+/// MFLOP per backward pass) measured faster on one thread than on two.
+const MIN_FLOPS_PER_THREAD: f64 = 16e6;
+/// Each thread's rows in the per-step products: fewer than this leave the GEMM's 8-row tiles
+/// mostly empty.
+const MIN_ROWS_PER_THREAD: usize = 8;
+
+/// The cores this process may use (cgroup quotas and `taskset` included), looked up once.
+fn available_threads() -> usize {
+    static AVAILABLE: OnceLock<usize> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// How many threads share work of `flops` spread over `rows` independent rows.
+fn threads_for(rows: usize, flops: f64) -> usize {
+    let by_work = (flops / MIN_FLOPS_PER_THREAD) as usize;
+    let by_rows = rows / MIN_ROWS_PER_THREAD;
+    available_threads().min(by_work).min(by_rows).max(1)
+}
+
+/// Splits `0..batch` into `threads` contiguous ranges of nearly equal length.
+fn batch_parts(batch: usize, threads: usize) -> Vec<Range<usize>> {
+    let threads = threads.clamp(1, batch.max(1));
+    (0..threads)
+        .map(|t| batch * t / threads..batch * (t + 1) / threads)
+        .collect()
+}
+
+/// Cuts a step-major buffer (`[steps][batch][width]`) into each part's rows of every step:
+/// `result[part][step]` is that part's `[rows, width]` block of that step.
+fn rows_of_every_step<'a>(
+    buffer: &'a mut [f32],
+    batch: usize,
+    width: usize,
+    parts: &[Range<usize>],
+) -> Vec<Vec<&'a mut [f32]>> {
+    let mut blocks: Vec<Vec<&mut [f32]>> = parts.iter().map(|_| Vec::new()).collect();
+    for step in buffer.chunks_exact_mut(batch * width) {
+        let mut rest = step;
+        for (part, rows) in blocks.iter_mut().zip(parts) {
+            let (block, after) = rest.split_at_mut(rows.len() * width);
+            part.push(block);
+            rest = after;
+        }
+    }
+    blocks
+}
+
+/// Runs `job` once per item, the last on this thread and the others on their own threads.
+fn on_threads<T: Send>(mut items: Vec<T>, job: impl Fn(T) + Sync) {
+    let own = items.pop();
+    std::thread::scope(|scope| {
+        for item in items {
+            scope.spawn(|| job(item));
+        }
+        if let Some(item) = own {
+            job(item);
+        }
+    });
+}
+
+/// What every thread of the forward recurrence reads.
+struct ForwardReads<'a> {
+    recurrent: &'a [f32],
+    bias: &'a [f32],
+    hidden: usize,
     activations: LstmActivations,
-    reverse: bool,
-    keep_trace: bool,
-) -> (Tensor<Cpu, 3>, Option<LstmTrace<Cpu>>) {
-    let [batch, steps, input] = sequences.dims();
-    let hidden = kernels.recurrent.dims()[0];
-    let (width, rows) = (4 * hidden, steps * batch);
-    let inputs = step_major(sequences, reverse);
-    let recurrent = shared(kernels.recurrent.clone());
-    let recurrent = slice(&recurrent);
-    let bias = shared(kernels.bias.clone());
-    let bias = slice(&bias);
+}
+
+/// One part's rows through every step: adds the recurrent product to the gates' input
+/// projections, then overwrites them with the activated gates and writes cells and hiddens.
+fn forward_rows(
+    reads: &ForwardReads<'_>,
+    rows: usize,
+    mut gates: Vec<&mut [f32]>,
+    mut cells: Vec<&mut [f32]>,
+    mut hiddens: Vec<&mut [f32]>,
+) {
+    let ForwardReads {
+        recurrent,
+        bias,
+        hidden,
+        activations,
+    } = *reads;
     let LstmActivations {
         gate,
         cell: candidate_activation,
         hidden: hidden_activation,
     } = activations;
-
-    // All steps' input projections at once; each step then adds its recurrent product and
-    // overwrites its pre-activations with the activated gates.
-    let mut gates = vec![0.0; rows * width];
-    gemm(
-        view(slice(&shared(inputs.clone())), rows, input),
-        view(slice(&shared(kernels.input.clone())), input, width),
-        0.0,
-        &mut gates,
-    );
-    let mut cells = vec![0.0; rows * hidden];
-    let mut hiddens = vec![0.0; rows * hidden];
-    let step_cells = batch * hidden;
-    for step in 0..steps {
-        let z = &mut gates[step * batch * width..(step + 1) * batch * width];
-        let (done_hiddens, todo_hiddens) = hiddens.split_at_mut(step * step_cells);
-        let (done_cells, todo_cells) = cells.split_at_mut(step * step_cells);
-        let previous_cells = (step > 0).then(|| &done_cells[(step - 1) * step_cells..]);
-        if step > 0 {
-            let previous = &done_hiddens[(step - 1) * step_cells..];
+    let width = 4 * hidden;
+    for (step, z) in gates.iter_mut().enumerate() {
+        let (done_hiddens, todo_hiddens) = hiddens.split_at_mut(step);
+        let (done_cells, todo_cells) = cells.split_at_mut(step);
+        let previous_cells = done_cells.last().map(|cells| &**cells);
+        if let Some(previous) = done_hiddens.last() {
             gemm(
-                view(previous, batch, hidden),
+                view(previous, rows, hidden),
                 view(recurrent, hidden, width),
                 1.0,
                 z,
             );
         }
-        let (h_now, c_now) = (
-            &mut todo_hiddens[..step_cells],
-            &mut todo_cells[..step_cells],
-        );
-        for b in 0..batch {
+        let (h_now, c_now) = (&mut *todo_hiddens[0], &mut *todo_cells[0]);
+        for b in 0..rows {
             let row = &mut z[b * width..(b + 1) * width];
             for j in 0..hidden {
                 let i = gate.value(row[j] + bias[j]);
@@ -182,6 +290,77 @@ pub fn forward(
             }
         }
     }
+}
+
+/// See [`LstmBackend::lstm_forward`](super::LstmBackend::lstm_forward).
+pub fn forward(
+    sequences: Tensor<Cpu, 3>,
+    kernels: LstmKernels<Cpu>,
+    activations: LstmActivations,
+    reverse: bool,
+    keep_trace: bool,
+) -> (Tensor<Cpu, 3>, Option<LstmTrace<Cpu>>) {
+    let [batch, steps, input] = sequences.dims();
+    let hidden = kernels.recurrent.dims()[0];
+    let flops = (steps * batch * 8 * hidden * (input + hidden)) as f64;
+    let threads = threads_for(batch, flops);
+    forward_on_threads(
+        sequences,
+        kernels,
+        activations,
+        reverse,
+        keep_trace,
+        threads,
+    )
+}
+
+/// [`forward`] with the batch split across `threads` threads. Batch rows are independent
+/// through the recurrence, so each thread takes its rows through every step and the threads
+/// meet only at the end.
+fn forward_on_threads(
+    sequences: Tensor<Cpu, 3>,
+    kernels: LstmKernels<Cpu>,
+    activations: LstmActivations,
+    reverse: bool,
+    keep_trace: bool,
+    threads: usize,
+) -> (Tensor<Cpu, 3>, Option<LstmTrace<Cpu>>) {
+    let [batch, steps, input] = sequences.dims();
+    let hidden = kernels.recurrent.dims()[0];
+    let (width, rows) = (4 * hidden, steps * batch);
+    let inputs = step_major(sequences, reverse);
+    let recurrent = shared(kernels.recurrent.clone());
+    let bias = shared(kernels.bias.clone());
+
+    // All steps' input projections at once; each step then adds its recurrent product and
+    // overwrites its pre-activations with the activated gates.
+    let mut gates = vec![0.0; rows * width];
+    gemm_on_threads(
+        view(slice(&shared(inputs.clone())), rows, input),
+        view(slice(&shared(kernels.input.clone())), input, width),
+        &mut gates,
+        threads,
+    );
+    let mut cells = vec![0.0; rows * hidden];
+    let mut hiddens = vec![0.0; rows * hidden];
+    let parts = batch_parts(batch, threads);
+    let reads = ForwardReads {
+        recurrent: slice(&recurrent),
+        bias: slice(&bias),
+        hidden,
+        activations,
+    };
+    let jobs: Vec<_> = parts
+        .iter()
+        .map(Range::len)
+        .zip(rows_of_every_step(&mut gates, batch, width, &parts))
+        .zip(rows_of_every_step(&mut cells, batch, hidden, &parts))
+        .zip(rows_of_every_step(&mut hiddens, batch, hidden, &parts))
+        .collect();
+    on_threads(jobs, |(((rows, gates), cells), hiddens)| {
+        forward_rows(&reads, rows, gates, cells, hiddens)
+    });
+
     let hiddens = tensor(hiddens, [rows, hidden]);
     let outputs = batch_major(hiddens.clone(), batch, reverse);
     let trace = keep_trace.then(|| LstmTrace {
@@ -196,39 +375,43 @@ pub fn forward(
     (outputs, trace)
 }
 
-/// See [`LstmBackend::lstm_backward`](super::LstmBackend::lstm_backward).
-pub fn backward(
-    trace: LstmTrace<Cpu>,
-    output_grad: Tensor<Cpu, 3>,
-    want_sequences: bool,
-) -> LstmGradients<Cpu> {
-    let [batch, steps, hidden] = output_grad.dims();
-    let input = trace.inputs.dims()[1];
-    let (width, rows) = (4 * hidden, steps * batch);
-    let output_grad = shared(step_major(output_grad, trace.reverse));
-    let output_grad = slice(&output_grad);
-    let gates = shared(trace.gates);
-    let gates = slice(&gates);
-    let cells = shared(trace.cells);
-    let cells = slice(&cells);
-    // Transposed once, contiguous: the per-step product packs it faster than a strided view.
-    let recurrent_t = shared(trace.kernels.recurrent.transpose());
+/// What every thread of the backward recurrence reads: the trace's cells, the outputs'
+/// gradient (both step-major, all rows), the transposed recurrent kernel.
+struct BackwardReads<'a> {
+    cells: &'a [f32],
+    output_grad: &'a [f32],
+    recurrent_t: &'a [f32],
+    batch: usize,
+    hidden: usize,
+    activations: LstmActivations,
+}
+
+/// One part's rows back through every step, last to first: each step's activated gates in
+/// `gates` are overwritten with the gradient of their pre-activations (`dz`). Each value of a
+/// row is read before it is overwritten, and no step reads another step's gates, so the trace's
+/// gate buffer holds `dz` without a second buffer of its size.
+fn backward_rows(reads: &BackwardReads<'_>, part: Range<usize>, mut gates: Vec<&mut [f32]>) {
+    let BackwardReads {
+        cells,
+        output_grad,
+        recurrent_t,
+        batch,
+        hidden,
+        activations,
+    } = *reads;
     let LstmActivations {
         gate,
         cell: candidate_activation,
         hidden: hidden_activation,
-    } = trace.activations;
-
-    // dz: the gradient of the gates' pre-activations, every step.
-    let mut dz = vec![0.0; rows * width];
-    let mut hidden_carry = vec![0.0; batch * hidden];
-    let mut cell_carry = vec![0.0; batch * hidden];
-    for step in (0..steps).rev() {
-        let dz_step = &mut dz[step * batch * width..(step + 1) * batch * width];
-        for b in 0..batch {
-            let r = step * batch + b;
-            let row = &gates[r * width..(r + 1) * width];
-            let dz_row = &mut dz_step[b * width..(b + 1) * width];
+    } = activations;
+    let (rows, width) = (part.len(), 4 * hidden);
+    let mut hidden_carry = vec![0.0; rows * hidden];
+    let mut cell_carry = vec![0.0; rows * hidden];
+    for step in (0..gates.len()).rev() {
+        let dz_step = &mut *gates[step];
+        for b in 0..rows {
+            let r = step * batch + part.start + b;
+            let row = &mut dz_step[b * width..(b + 1) * width];
             for j in 0..hidden {
                 let k = b * hidden + j;
                 let (i, f) = (row[j], row[hidden + j]);
@@ -242,41 +425,91 @@ pub fn backward(
                     0.0
                 };
                 cell_carry[k] = dc * f;
-                dz_row[j] = dc * g * gate.slope_at(i);
-                dz_row[hidden + j] = dc * previous_cell * gate.slope_at(f);
-                dz_row[2 * hidden + j] = dh * squashed * gate.slope_at(o);
-                dz_row[3 * hidden + j] = dc * i * candidate_activation.slope_at(g);
+                row[j] = dc * g * gate.slope_at(i);
+                row[hidden + j] = dc * previous_cell * gate.slope_at(f);
+                row[2 * hidden + j] = dh * squashed * gate.slope_at(o);
+                row[3 * hidden + j] = dc * i * candidate_activation.slope_at(g);
             }
         }
         if step > 0 {
             gemm(
-                view(dz_step, batch, width),
-                view(slice(&recurrent_t), width, hidden),
+                view(dz_step, rows, width),
+                view(recurrent_t, width, hidden),
                 0.0,
                 &mut hidden_carry,
             );
         }
     }
+}
+
+/// See [`LstmBackend::lstm_backward`](super::LstmBackend::lstm_backward).
+pub fn backward(
+    trace: LstmTrace<Cpu>,
+    output_grad: Tensor<Cpu, 3>,
+    want_sequences: bool,
+) -> LstmGradients<Cpu> {
+    let [batch, steps, hidden] = output_grad.dims();
+    let input = trace.inputs.dims()[1];
+    // The forward's products, twice over (the recurrence, then the weight gradients).
+    let flops = (steps * batch * 16 * hidden * (input + hidden)) as f64;
+    let threads = threads_for(batch, flops);
+    backward_on_threads(trace, output_grad, want_sequences, threads)
+}
+
+/// [`backward`] with the batch split across `threads` threads through the recurrence, and each
+/// weight-gradient product split across them by blocks of its result.
+fn backward_on_threads(
+    trace: LstmTrace<Cpu>,
+    output_grad: Tensor<Cpu, 3>,
+    want_sequences: bool,
+    threads: usize,
+) -> LstmGradients<Cpu> {
+    let [batch, steps, hidden] = output_grad.dims();
+    let input = trace.inputs.dims()[1];
+    let (width, rows) = (4 * hidden, steps * batch);
+    let output_grad = shared(step_major(output_grad, trace.reverse));
+    let cells = shared(trace.cells);
+    // Transposed once, contiguous: the per-step product packs it faster than a strided view.
+    let recurrent_t = shared(trace.kernels.recurrent.transpose());
+    let mut dz = owned(trace.gates);
+    let parts = batch_parts(batch, threads);
+    let reads = BackwardReads {
+        cells: slice(&cells),
+        output_grad: slice(&output_grad),
+        recurrent_t: slice(&recurrent_t),
+        batch,
+        hidden,
+        activations: trace.activations,
+    };
+    let jobs: Vec<_> = parts
+        .iter()
+        .cloned()
+        .zip(rows_of_every_step(&mut dz, batch, width, &parts))
+        .collect();
+    on_threads(jobs, |(part, gates)| backward_rows(&reads, part, gates));
 
     let inputs = shared(trace.inputs);
-    let inputs = slice(&inputs);
     let mut input_kernel = vec![0.0; input * width];
-    gemm(
-        view(inputs, rows, input).reversed_axes(),
+    gemm_on_threads(
+        view(slice(&inputs), rows, input).reversed_axes(),
         view(&dz, rows, width),
-        0.0,
         &mut input_kernel,
+        threads,
     );
     // Step s's recurrent input is h(s-1); step 0's is zero and adds nothing.
     let mut recurrent_kernel = vec![0.0; hidden * width];
     if steps > 1 {
         let hiddens = shared(trace.hiddens);
-        let hiddens = slice(&hiddens);
-        gemm(
-            view(&hiddens[..(rows - batch) * hidden], rows - batch, hidden).reversed_axes(),
+        gemm_on_threads(
+            view(
+                &slice(&hiddens)[..(rows - batch) * hidden],
+                rows - batch,
+                hidden,
+            )
+            .reversed_axes(),
             view(&dz[batch * width..], rows - batch, width),
-            0.0,
             &mut recurrent_kernel,
+            threads,
         );
     }
     let mut bias = vec![0.0; width];
@@ -288,11 +521,11 @@ pub fn backward(
     let sequences = want_sequences.then(|| {
         let input_kernel = shared(trace.kernels.input);
         let mut grad = vec![0.0; rows * input];
-        gemm(
+        gemm_on_threads(
             view(&dz, rows, width),
             view(slice(&input_kernel), input, width).reversed_axes(),
-            0.0,
             &mut grad,
+            threads,
         );
         batch_major(tensor(grad, [rows, input]), batch, trace.reverse)
     });
@@ -306,18 +539,107 @@ pub fn backward(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use burn::tensor::Distribution;
+
+    fn values<const D: usize>(tensor: Tensor<Cpu, D>) -> Vec<f32> {
+        tensor.into_data().to_vec::<f32>().expect("floats")
+    }
+
+    /// Splitting the batch across threads changes who computes a row, not how: outputs and
+    /// every gradient equal the one-thread results exactly, for uneven splits, a part of one
+    /// row, and more threads than rows.
+    #[test]
+    fn threads_compute_exactly_what_one_thread_does() {
+        let device = Default::default();
+        let random = |shape: Vec<usize>| {
+            Tensor::<Cpu, 1>::random(
+                [shape.iter().product::<usize>()],
+                Distribution::Normal(0.0, 0.5),
+                &device,
+            )
+        };
+        for (batch, steps, input, hidden) in [(7, 5, 3, 6), (2, 4, 1, 9), (33, 3, 2, 17)] {
+            let kernels = LstmKernels {
+                input: random(vec![input, 4 * hidden]).reshape([input, 4 * hidden]),
+                recurrent: random(vec![hidden, 4 * hidden]).reshape([hidden, 4 * hidden]),
+                bias: random(vec![4 * hidden]),
+            };
+            let sequences = random(vec![batch, steps, input]).reshape([batch, steps, input]);
+            let output_grad = random(vec![batch, steps, hidden]).reshape([batch, steps, hidden]);
+            let activations = LstmActivations {
+                gate: Nonlinearity::Sigmoid,
+                cell: Nonlinearity::Tanh,
+                hidden: Nonlinearity::Tanh,
+            };
+            let run = |threads: usize| {
+                let (outputs, trace) = forward_on_threads(
+                    sequences.clone(),
+                    kernels.clone(),
+                    activations,
+                    true,
+                    true,
+                    threads,
+                );
+                let grads =
+                    backward_on_threads(trace.expect("kept"), output_grad.clone(), true, threads);
+                [
+                    values(outputs),
+                    values(grads.sequences.expect("asked for")),
+                    values(grads.input_kernel),
+                    values(grads.recurrent_kernel),
+                    values(grads.bias),
+                ]
+            };
+            let one = run(1);
+            for threads in [2, 3, batch + 1] {
+                let many = run(threads);
+                for (name, (a, b)) in [
+                    "outputs",
+                    "d sequences",
+                    "d input kernel",
+                    "d recurrent kernel",
+                    "d bias",
+                ]
+                .iter()
+                .zip(one.iter().zip(&many))
+                {
+                    assert_eq!(
+                        a, b,
+                        "B{batch} T{steps} I{input} H{hidden}, {threads} threads: {name}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn batch_parts_cover_the_batch_in_order() {
+        for batch in [1, 2, 7, 64] {
+            for threads in [1, 2, 3, 100] {
+                let parts = batch_parts(batch, threads);
+                assert_eq!(parts.len(), threads.min(batch));
+                assert_eq!(parts[0].start, 0);
+                assert_eq!(parts.last().map(|p| p.end), Some(batch));
+                assert!(parts
+                    .windows(2)
+                    .all(|w| w[0].end == w[1].start && !w[1].is_empty()));
+            }
+        }
+    }
+
     #[test]
     fn fast_tanh_is_within_a_millionth_relative_of_libm() {
         let mut worst = 0f64;
         for i in -200_000..=200_000 {
             let x = i as f32 * 1e-4;
             let exact = (x as f64).tanh();
-            let error = ((super::tanh(x) as f64 - exact) / exact.abs().max(1e-30)).abs();
+            let error = ((tanh(x) as f64 - exact) / exact.abs().max(1e-30)).abs();
             worst = worst.max(if x == 0.0 { 0.0 } else { error });
         }
         for x in [30.0f32, 100.0, 1e30, f32::INFINITY] {
-            assert_eq!(super::tanh(x), 1.0);
-            assert_eq!(super::tanh(-x), -1.0);
+            assert_eq!(tanh(x), 1.0);
+            assert_eq!(tanh(-x), -1.0);
         }
         assert!(worst < 1e-6, "worst relative error {worst}");
     }
