@@ -22,37 +22,124 @@ use super::{
 type Cpu = NdArray;
 
 impl Nonlinearity {
-    #[inline]
-    fn value(self, x: f32) -> f32 {
+    /// `slopes[j]` = the derivative at the input that produced `values[j]`, from the value
+    /// alone; one vectorised pass, as [`apply_biased`](Self::apply_biased).
+    fn slopes_into(self, values: &[f32], slopes: &mut [f32]) {
+        let values = &values[..slopes.len()];
+        let each = slopes.iter_mut().zip(values);
         match self {
-            Self::Sigmoid => 1.0 / (1.0 + (-x).exp()),
-            Self::HardSigmoid { alpha, beta } => (alpha as f32 * x + beta as f32).clamp(0.0, 1.0),
-            Self::Tanh => tanh(x),
-            Self::Relu => x.max(0.0),
+            Self::Sigmoid => each.for_each(|(s, y)| *s = y * (1.0 - y)),
+            Self::HardSigmoid { alpha, .. } => {
+                let alpha = alpha as f32;
+                each.for_each(|(s, &y)| *s = if y > 0.0 && y < 1.0 { alpha } else { 0.0 })
+            }
+            Self::Tanh => each.for_each(|(s, y)| *s = 1.0 - y * y),
+            Self::Relu => each.for_each(|(s, &y)| *s = if y > 0.0 { 1.0 } else { 0.0 }),
         }
     }
 
-    /// The derivative at the input that produced `y`, from `y` alone.
-    #[inline]
-    fn slope_at(self, y: f32) -> f32 {
+    /// Replaces each `values[j]` by the function at `values[j] + bias[j]`: one pass per call,
+    /// with the choice of function made once, so the compiler vectorises the loop.
+    fn apply_biased(self, values: &mut [f32], bias: &[f32]) {
+        let bias = &bias[..values.len()];
         match self {
-            Self::Sigmoid => y * (1.0 - y),
-            Self::HardSigmoid { alpha, .. } => {
-                if y > 0.0 && y < 1.0 {
-                    alpha as f32
-                } else {
-                    0.0
-                }
+            Self::Sigmoid => values
+                .iter_mut()
+                .zip(bias)
+                .for_each(|(v, b)| *v = sigmoid(*v + b)),
+            Self::HardSigmoid { alpha, beta } => {
+                let (alpha, beta) = (alpha as f32, beta as f32);
+                values
+                    .iter_mut()
+                    .zip(bias)
+                    .for_each(|(v, b)| *v = (alpha * (*v + b) + beta).clamp(0.0, 1.0))
             }
-            Self::Tanh => 1.0 - y * y,
-            Self::Relu => {
-                if y > 0.0 {
-                    1.0
-                } else {
-                    0.0
-                }
-            }
+            Self::Tanh => values
+                .iter_mut()
+                .zip(bias)
+                .for_each(|(v, b)| *v = tanh(*v + b)),
+            Self::Relu => values
+                .iter_mut()
+                .zip(bias)
+                .for_each(|(v, b)| *v = (*v + b).max(0.0)),
         }
+    }
+
+    /// `targets[j] = f(sources[j])`, vectorised as [`apply_biased`](Self::apply_biased).
+    fn apply_into(self, sources: &[f32], targets: &mut [f32]) {
+        let sources = &sources[..targets.len()];
+        match self {
+            Self::Sigmoid => targets
+                .iter_mut()
+                .zip(sources)
+                .for_each(|(t, s)| *t = sigmoid(*s)),
+            Self::HardSigmoid { alpha, beta } => {
+                let (alpha, beta) = (alpha as f32, beta as f32);
+                targets
+                    .iter_mut()
+                    .zip(sources)
+                    .for_each(|(t, s)| *t = (alpha * s + beta).clamp(0.0, 1.0))
+            }
+            Self::Tanh => targets
+                .iter_mut()
+                .zip(sources)
+                .for_each(|(t, s)| *t = tanh(*s)),
+            Self::Relu => targets
+                .iter_mut()
+                .zip(sources)
+                .for_each(|(t, s)| *t = s.max(0.0)),
+        }
+    }
+}
+
+/// `e^x` without a library call, so that loops over it vectorise: `x = n·ln 2 + r` with
+/// `|r| <= ln 2 / 2`, `e^r` by Cephes' `expf` polynomial, `2^n` built in the exponent bits.
+/// Within about 2e-7 relative of `exp`; arguments are clamped to where `2^n` is a normal float
+/// (`e^-87` is 1.6e-38, `e^88` 1.7e38), which the sigmoid and tanh saturate long before.
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    // Adding and subtracting 1.5·2^23 rounds to the nearest integer in the float unit itself.
+    const ROUND: f32 = 12_582_912.0;
+    const LN2_HIGH: f32 = 0.693_359_4;
+    const LN2_LOW: f32 = -2.121_944_4e-4;
+    let x = x.clamp(-87.0, 88.0);
+    let n = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let r = x - n * LN2_HIGH - n * LN2_LOW;
+    let p = 1.987_569_1e-4;
+    let p = p * r + 1.398_199_9e-3;
+    let p = p * r + 8.333_452e-3;
+    let p = p * r + 4.166_579_6e-2;
+    let p = p * r + 1.666_666_5e-1;
+    let p = p * r + 0.5; // Cephes: 5.0000001201e-1, which is 0.5 in f32
+    let e_r = p * r * r + r + 1.0;
+    // 2^n from its biased exponent n + 127 (1..=254 here), read out of the float 2^23 + n + 127
+    // whose low bits hold it: `as i32` would saturate and keep the loop scalar.
+    // (Wrapping: an overflow check, which debug builds keep, would keep the loop scalar too.)
+    let biased = (n + (127.0 + 8_388_608.0))
+        .to_bits()
+        .wrapping_sub(0x4B00_0000);
+    e_r * f32::from_bits(biased << 23)
+}
+
+#[inline(always)]
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + exp(-x))
+}
+
+/// `tanh` through one [`exp`]: `1 - 2/(e^2x + 1)`, which loses relative precision near zero by
+/// cancellation, so small arguments take the Taylor series instead (both are computed and one
+/// kept, which vectorises; the series' first omitted term is below 1e-8 relative there). Within
+/// about 1e-6 relative of libm's `tanhf` everywhere; saturates to exactly ±1.
+#[inline(always)]
+fn tanh(x: f32) -> f32 {
+    let x2 = x * x;
+    let series = x
+        * (1.0 - x2 * (1.0 / 3.0 - x2 * (2.0 / 15.0 - x2 * (17.0 / 315.0 - x2 * (62.0 / 2835.0)))));
+    let closed = 1.0 - 2.0 / (exp(2.0 * x) + 1.0);
+    if x.abs() < 0.25 {
+        series
+    } else {
+        closed
     }
 }
 
@@ -87,21 +174,6 @@ fn owned<const D: usize>(tensor: Tensor<Cpu, D>) -> Vec<f32> {
             }
         }
         other => other_dtype(other),
-    }
-}
-
-/// `tanh` through one `exp`: libm's `tanhf` (through `expm1f`) took a quarter of W2's time.
-/// `1 - 2/(e^2x + 1)` loses relative precision near zero by cancellation, so small arguments
-/// take the Taylor series instead (its first omitted term is below 1e-9 relative there); the
-/// result is within about 1e-6 relative everywhere, and saturates cleanly (`exp` overflowing
-/// to infinity gives 1).
-#[inline]
-fn tanh(x: f32) -> f32 {
-    if x.abs() < 0.125 {
-        let x2 = x * x;
-        x * (1.0 - x2 * (1.0 / 3.0 - x2 * (2.0 / 15.0 - x2 * (17.0 / 315.0))))
-    } else {
-        1.0 - 2.0 / ((2.0 * x).exp() + 1.0)
     }
 }
 
@@ -272,21 +344,35 @@ fn forward_rows(
             );
         }
         let (h_now, c_now) = (&mut *todo_hiddens[0], &mut *todo_cells[0]);
-        for b in 0..rows {
-            let row = &mut z[b * width..(b + 1) * width];
-            for j in 0..hidden {
-                let i = gate.value(row[j] + bias[j]);
-                let f = gate.value(row[hidden + j] + bias[hidden + j]);
-                let o = gate.value(row[2 * hidden + j] + bias[2 * hidden + j]);
-                let g = candidate_activation.value(row[3 * hidden + j] + bias[3 * hidden + j]);
-                let carried = previous_cells.map_or(0.0, |cells| f * cells[b * hidden + j]);
-                let c = i * g + carried;
-                row[j] = i;
-                row[hidden + j] = f;
-                row[2 * hidden + j] = o;
-                row[3 * hidden + j] = g;
-                c_now[b * hidden + j] = c;
-                h_now[b * hidden + j] = o * hidden_activation.value(c);
+        for (b, ((row, c), h)) in z
+            .chunks_exact_mut(width)
+            .zip(c_now.chunks_exact_mut(hidden))
+            .zip(h_now.chunks_exact_mut(hidden))
+            .enumerate()
+        {
+            let (sigmoid_gates, candidate) = row.split_at_mut(3 * hidden);
+            gate.apply_biased(sigmoid_gates, bias);
+            candidate_activation.apply_biased(candidate, &bias[3 * hidden..]);
+            let (i, f_and_o) = sigmoid_gates.split_at(hidden);
+            let (f, o) = f_and_o.split_at(hidden);
+            match previous_cells {
+                Some(cells) => {
+                    let previous = &cells[b * hidden..(b + 1) * hidden];
+                    for ((((c, i), g), f), previous) in
+                        c.iter_mut().zip(i).zip(&*candidate).zip(f).zip(previous)
+                    {
+                        *c = i * g + f * previous;
+                    }
+                }
+                None => {
+                    for ((c, i), g) in c.iter_mut().zip(i).zip(&*candidate) {
+                        *c = i * g;
+                    }
+                }
+            }
+            hidden_activation.apply_into(c, h);
+            for (h, o) in h.iter_mut().zip(o) {
+                *h *= o;
             }
         }
     }
@@ -375,13 +461,15 @@ fn forward_on_threads(
     (outputs, trace)
 }
 
-/// What every thread of the backward recurrence reads: the trace's cells, the outputs'
-/// gradient (both step-major, all rows), the transposed recurrent kernel.
+/// What every thread of the backward recurrence reads: the trace's cells (step-major), the
+/// outputs' gradient (`[batch, steps, hidden]` as given), the transposed recurrent kernel.
 struct BackwardReads<'a> {
     cells: &'a [f32],
     output_grad: &'a [f32],
     recurrent_t: &'a [f32],
     batch: usize,
+    steps: usize,
+    reverse: bool,
     hidden: usize,
     activations: LstmActivations,
 }
@@ -396,6 +484,8 @@ fn backward_rows(reads: &BackwardReads<'_>, part: Range<usize>, mut gates: Vec<&
         output_grad,
         recurrent_t,
         batch,
+        steps,
+        reverse,
         hidden,
         activations,
     } = *reads;
@@ -407,28 +497,44 @@ fn backward_rows(reads: &BackwardReads<'_>, part: Range<usize>, mut gates: Vec<&
     let (rows, width) = (part.len(), 4 * hidden);
     let mut hidden_carry = vec![0.0; rows * hidden];
     let mut cell_carry = vec![0.0; rows * hidden];
-    for step in (0..gates.len()).rev() {
-        let dz_step = &mut *gates[step];
-        for b in 0..rows {
+    // Per row: act(c), its slope, and each gate's slope at its value, each computed in one
+    // vectorised pass, so that the loop below is plain arithmetic.
+    let mut squashed = vec![0.0; hidden];
+    let mut squashed_slope = vec![0.0; hidden];
+    let mut gate_slopes = vec![0.0; width];
+    let no_cells = vec![0.0; hidden];
+    for (step, dz_step) in gates.iter_mut().enumerate().rev() {
+        let time = if reverse { steps - 1 - step } else { step };
+        for (b, row) in dz_step.chunks_exact_mut(width).enumerate() {
             let r = step * batch + part.start + b;
-            let row = &mut dz_step[b * width..(b + 1) * width];
+            let cell = &cells[r * hidden..(r + 1) * hidden];
+            let previous = match step {
+                0 => &no_cells[..],
+                _ => &cells[(r - batch) * hidden..(r - batch + 1) * hidden],
+            };
+            // The outputs' gradient is read where it lies, batch-major, in time order.
+            let from_output = &output_grad[((part.start + b) * steps + time) * hidden..][..hidden];
+            hidden_activation.apply_into(cell, &mut squashed);
+            hidden_activation.slopes_into(&squashed, &mut squashed_slope);
+            gate.slopes_into(&row[..3 * hidden], &mut gate_slopes[..3 * hidden]);
+            candidate_activation.slopes_into(&row[3 * hidden..], &mut gate_slopes[3 * hidden..]);
+            let (i_slope, rest) = gate_slopes.split_at(hidden);
+            let (f_slope, rest) = rest.split_at(hidden);
+            let (o_slope, g_slope) = rest.split_at(hidden);
+            let (dz_i, rest) = row.split_at_mut(hidden);
+            let (dz_f, rest) = rest.split_at_mut(hidden);
+            let (dz_o, dz_g) = rest.split_at_mut(hidden);
+            let dh_carried = &hidden_carry[b * hidden..(b + 1) * hidden];
+            let dc_carried = &mut cell_carry[b * hidden..(b + 1) * hidden];
             for j in 0..hidden {
-                let k = b * hidden + j;
-                let (i, f) = (row[j], row[hidden + j]);
-                let (o, g) = (row[2 * hidden + j], row[3 * hidden + j]);
-                let squashed = hidden_activation.value(cells[r * hidden + j]);
-                let dh = output_grad[r * hidden + j] + hidden_carry[k];
-                let dc = dh * o * hidden_activation.slope_at(squashed) + cell_carry[k];
-                let previous_cell = if step > 0 {
-                    cells[(r - batch) * hidden + j]
-                } else {
-                    0.0
-                };
-                cell_carry[k] = dc * f;
-                row[j] = dc * g * gate.slope_at(i);
-                row[hidden + j] = dc * previous_cell * gate.slope_at(f);
-                row[2 * hidden + j] = dh * squashed * gate.slope_at(o);
-                row[3 * hidden + j] = dc * i * candidate_activation.slope_at(g);
+                let (i, f, o, g) = (dz_i[j], dz_f[j], dz_o[j], dz_g[j]);
+                let dh = from_output[j] + dh_carried[j];
+                let dc = dh * o * squashed_slope[j] + dc_carried[j];
+                dc_carried[j] = dc * f;
+                dz_i[j] = dc * g * i_slope[j];
+                dz_f[j] = dc * previous[j] * f_slope[j];
+                dz_o[j] = dh * squashed[j] * o_slope[j];
+                dz_g[j] = dc * i * g_slope[j];
             }
         }
         if step > 0 {
@@ -467,7 +573,7 @@ fn backward_on_threads(
     let [batch, steps, hidden] = output_grad.dims();
     let input = trace.inputs.dims()[1];
     let (width, rows) = (4 * hidden, steps * batch);
-    let output_grad = shared(step_major(output_grad, trace.reverse));
+    let output_grad = shared(output_grad);
     let cells = shared(trace.cells);
     // Transposed once, contiguous: the per-step product packs it faster than a strided view.
     let recurrent_t = shared(trace.kernels.recurrent.transpose());
@@ -478,6 +584,8 @@ fn backward_on_threads(
         output_grad: slice(&output_grad),
         recurrent_t: slice(&recurrent_t),
         batch,
+        steps,
+        reverse: trace.reverse,
         hidden,
         activations: trace.activations,
     };
@@ -626,6 +734,25 @@ mod tests {
                     .all(|w| w[0].end == w[1].start && !w[1].is_empty()));
             }
         }
+    }
+
+    #[test]
+    fn fast_exp_and_sigmoid_are_within_3e_7_relative() {
+        let (mut worst_exp, mut worst_sigmoid) = (0f64, 0f64);
+        for i in -870_000..=880_000 {
+            let x = i as f32 * 1e-4;
+            let exact = (x as f64).exp();
+            worst_exp = worst_exp.max(((exp(x) as f64 - exact) / exact).abs());
+            let exact = 1.0 / (1.0 + (-x as f64).exp());
+            worst_sigmoid = worst_sigmoid.max(((sigmoid(x) as f64 - exact) / exact).abs());
+        }
+        assert!(worst_exp < 3e-7, "exp: worst relative error {worst_exp}");
+        assert!(
+            worst_sigmoid < 3e-7,
+            "sigmoid: worst relative error {worst_sigmoid}"
+        );
+        assert_eq!(sigmoid(f32::INFINITY), 1.0);
+        assert!(sigmoid(f32::NEG_INFINITY) < 1e-37);
     }
 
     #[test]
