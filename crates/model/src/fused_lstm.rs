@@ -221,6 +221,7 @@ mod tests {
 
     #[test]
     fn fused_pass_equals_burns_lstm_outputs_and_gradients() {
+        let _rng = crate::backend_rng();
         <Train as Backend>::seed(&Default::default(), 11);
         for (batch, steps, input, hidden) in
             [(1, 1, 1, 1), (3, 7, 2, 5), (4, 10, 1, 16), (2, 5, 8, 9)]
@@ -237,6 +238,7 @@ mod tests {
 
     #[test]
     fn the_tutorial_configuration_is_supported() {
+        let _rng = crate::backend_rng();
         let config = RecurrentRegressorConfig::new();
         let lstm: Lstm<NdArray> = config.lstm_config(1).init(&Default::default());
         assert!(supports(&lstm));

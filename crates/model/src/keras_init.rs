@@ -149,6 +149,7 @@ mod tests {
 
     #[test]
     fn recurrent_kernel_has_orthonormal_rows_across_gates() {
+        let _rng = crate::backend_rng();
         let lstm = tutorial_lstm();
         let gates = [
             &lstm.input_gate,
@@ -222,6 +223,7 @@ mod tests {
 
     #[test]
     fn biases_follow_unit_forget_bias() {
+        let _rng = crate::backend_rng();
         let lstm = tutorial_lstm();
         let bias_sum = |gate: &burn::nn::GateController<NdArray>| -> Vec<f32> {
             let input = gate.input_transform.bias.as_ref().expect("bias on").val();
@@ -236,6 +238,7 @@ mod tests {
 
     #[test]
     fn input_kernel_stays_within_glorot_limit() {
+        let _rng = crate::backend_rng();
         let lstm = tutorial_lstm();
         let limit = (6.0f32 / 201.0).sqrt();
         let weights = lstm.cell_gate.input_transform.weight.val();
@@ -248,6 +251,7 @@ mod tests {
 
     #[test]
     fn gru_recurrent_kernel_is_orthogonal_and_biases_zero() {
+        let _rng = crate::backend_rng();
         let config = RecurrentRegressorConfig::new()
             .with_hidden(8)
             .with_cell(crate::CellKind::Gru);

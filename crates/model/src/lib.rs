@@ -27,3 +27,12 @@ pub use activation::{CellActivation, GateActivation};
 pub use cell::CellKind;
 pub use lstm_op::{LstmBackend, TrainingBackend};
 pub use regressor::{RecurrentLayer, RecurrentRegressor, RecurrentRegressorConfig};
+
+/// Burn's NdArray backend draws every random tensor (and every initialised weight) from one
+/// process-wide generator, and the test harness runs tests in parallel: a test that seeds it and
+/// draws holds this lock meanwhile, so that its draws do not depend on its neighbours'.
+#[cfg(test)]
+pub(crate) fn backend_rng() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

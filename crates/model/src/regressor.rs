@@ -290,6 +290,7 @@ mod tests {
 
     #[test]
     fn forward_maps_sequences_to_outputs() {
+        let _rng = crate::backend_rng();
         let device = Default::default();
         let config = RecurrentRegressorConfig::new()
             .with_input_features(3)
@@ -316,6 +317,7 @@ mod tests {
 
     #[test]
     fn parameter_counts_follow_the_keras_formulas() {
+        let _rng = crate::backend_rng();
         // Keras: LSTM(50) on 1 feature + Dense(1) = 10,451; GRU(50) reset_after = 7,950 + 51.
         let tutorial = RecurrentRegressorConfig::new();
         let model = tutorial.init::<NdArray>(&Default::default());
@@ -352,6 +354,7 @@ mod tests {
 
     #[test]
     fn bidirectional_final_output_reads_both_ways() {
+        let _rng = crate::backend_rng();
         // The reverse direction's final output depends on the first step; the forward one's on
         // the last. Changing only the first value must change the reverse half.
         let device = Default::default();
@@ -387,6 +390,7 @@ mod tests {
 
     #[test]
     fn lstm_layers_equal_burns_modules() {
+        let _rng = crate::backend_rng();
         // The fused pass (tested against nn::Lstm in detail in fused_lstm) as wired in a layer,
         // unidirectional and bidirectional, against Burn's own forward of the same module.
         let device = Default::default();
@@ -430,6 +434,7 @@ mod tests {
 
     #[test]
     fn dropout_acts_in_training_only() {
+        let _rng = crate::backend_rng();
         let device = Default::default();
         let config = RecurrentRegressorConfig::new()
             .with_hidden(16)
@@ -467,6 +472,7 @@ mod tests {
 
     #[test]
     fn config_round_trips_through_json() {
+        let _rng = crate::backend_rng();
         let config = RecurrentRegressorConfig::new()
             .with_hidden(12)
             .with_activation(CellActivation::Tanh)
@@ -489,6 +495,7 @@ mod tests {
 
     #[test]
     fn hard_sigmoid_gates_change_the_output_and_are_recorded() {
+        let _rng = crate::backend_rng();
         let device = Default::default();
         let input = Tensor::<NdArray, 3>::ones([2, 3, 1], &device);
         <NdArray as Backend>::seed(&device, 1);
@@ -509,6 +516,7 @@ mod tests {
 
     #[test]
     fn activation_changes_the_output() {
+        let _rng = crate::backend_rng();
         let device = Default::default();
         let input = Tensor::<NdArray, 3>::ones([2, 3, 1], &device);
         <NdArray as Backend>::seed(&device, 1);

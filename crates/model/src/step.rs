@@ -73,6 +73,7 @@ mod tests {
 
     #[test]
     fn one_backward_pass_reaches_every_parameter() {
+        let _rng = crate::backend_rng();
         let device = Default::default();
         let data = SyntheticDataset::generate(&SyntheticConfig::new()).expect("defaults are valid");
         let items: Vec<_> = (0..32).filter_map(|index| data.get(index)).collect();
@@ -126,6 +127,7 @@ mod tests {
 
     #[test]
     fn inference_step_loss_is_the_mean_squared_error() {
+        let _rng = crate::backend_rng();
         let device = Default::default();
         let model = RecurrentRegressorConfig::new().init::<NdArray>(&device);
         let data = SyntheticDataset::generate(&SyntheticConfig::new()).expect("defaults are valid");

@@ -659,6 +659,7 @@ mod tests {
     /// row, and more threads than rows.
     #[test]
     fn threads_compute_exactly_what_one_thread_does() {
+        let _rng = crate::backend_rng();
         let device = Default::default();
         let random = |shape: Vec<usize>| {
             Tensor::<Cpu, 1>::random(

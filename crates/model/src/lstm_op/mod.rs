@@ -324,6 +324,7 @@ mod tests {
     /// kernel itself is checked against `nn::Lstm` in `fused_lstm`.
     #[test]
     fn cpu_kernel_equals_the_tensor_op_version() {
+        let _rng = crate::backend_rng();
         <NdArray as Backend>::seed(&Default::default(), 5);
         let sigmoid = Nonlinearity::Sigmoid;
         let hard = Nonlinearity::HardSigmoid {
