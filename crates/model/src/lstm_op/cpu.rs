@@ -211,32 +211,23 @@ fn gemm(a: ArrayView2<'_, f32>, b: ArrayView2<'_, f32>, beta: f32, c: &mut [f32]
 fn gemm_on_threads(a: ArrayView2<'_, f32>, b: ArrayView2<'_, f32>, c: &mut [f32], threads: usize) {
     let (rows, columns) = (a.nrows(), b.ncols());
     let mut c = view_mut(c, rows, columns);
-    if threads <= 1 {
-        return general_mat_mul(1.0, &a, &b, 0.0, &mut c);
-    }
     let by_rows = rows >= columns;
     let axis = if by_rows { Axis(0) } else { Axis(1) };
-    let block = c.len_of(axis).div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let c_blocks = c.axis_chunks_iter_mut(axis, block);
-        let mut jobs: Vec<_> = if by_rows {
-            a.axis_chunks_iter(Axis(0), block)
-                .zip(std::iter::repeat(b))
-                .zip(c_blocks)
-                .collect()
-        } else {
-            std::iter::repeat(a)
-                .zip(b.axis_chunks_iter(Axis(1), block))
-                .zip(c_blocks)
-                .collect()
-        };
-        let own = jobs.pop();
-        for ((a, b), mut c) in jobs {
-            scope.spawn(move || general_mat_mul(1.0, &a, &b, 0.0, &mut c));
-        }
-        if let Some(((a, b), mut c)) = own {
-            general_mat_mul(1.0, &a, &b, 0.0, &mut c);
-        }
+    let block = c.len_of(axis).div_ceil(threads.max(1)).max(1);
+    let c_blocks = c.axis_chunks_iter_mut(axis, block);
+    let jobs: Vec<_> = if by_rows {
+        a.axis_chunks_iter(Axis(0), block)
+            .zip(std::iter::repeat(b))
+            .zip(c_blocks)
+            .collect()
+    } else {
+        std::iter::repeat(a)
+            .zip(b.axis_chunks_iter(Axis(1), block))
+            .zip(c_blocks)
+            .collect()
+    };
+    on_threads(jobs, |((a, b), mut c)| {
+        general_mat_mul(1.0, &a, &b, 0.0, &mut c)
     });
 }
 
