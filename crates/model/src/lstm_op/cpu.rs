@@ -94,9 +94,9 @@ impl Nonlinearity {
 
 /// `e^x` without a library call, so that loops over it vectorise: `x = n·ln 2 + r` with
 /// `|r| <= ln 2 / 2`, `e^r` by Cephes' `expf` polynomial, `2^n` built in the exponent bits.
-/// Within 8.3e-8 relative of the exact value (libm's `expf`: 6.0e-8, measured over [-87, 88] in steps
-/// of 1e-4); arguments are clamped to where `2^n` is a normal float
-/// (`e^-87` is 1.6e-38, `e^88` 1.7e38), which the sigmoid and tanh saturate long before.
+/// Within 8.3e-8 relative of the exact value (libm's `expf`: 6.0e-8; measured over [-87, 88] in
+/// steps of 1e-4). Arguments are clamped to where `2^n` is a normal float (`e^-87` is 1.6e-38,
+/// `e^88` 1.7e38), which the sigmoid and tanh saturate long before.
 #[inline(always)]
 fn exp(x: f32) -> f32 {
     // Adding and subtracting 1.5·2^23 rounds to the nearest integer in the float unit itself.
