@@ -23,7 +23,7 @@ type Cpu = NdArray;
 
 impl Nonlinearity {
     /// `slopes[j]` = the derivative at the input that produced `values[j]`, from the value
-    /// alone; one vectorised pass, as [`apply_biased`](Self::apply_biased).
+    /// alone; one vectorised pass, as [`apply_in_place`](Self::apply_in_place).
     fn slopes_into(self, values: &[f32], slopes: &mut [f32]) {
         let values = &values[..slopes.len()];
         let each = slopes.iter_mut().zip(values);
@@ -38,56 +38,19 @@ impl Nonlinearity {
         }
     }
 
-    /// Replaces each `values[j]` by the function at `values[j] + bias[j]`: one pass per call,
-    /// with the choice of function made once, so the compiler vectorises the loop.
-    fn apply_biased(self, values: &mut [f32], bias: &[f32]) {
-        let bias = &bias[..values.len()];
+    /// Replaces each value by the function at it: one pass, with the choice of function made
+    /// once per call, so that the compiler vectorises the loop.
+    fn apply_in_place(self, values: &mut [f32]) {
         match self {
-            Self::Sigmoid => values
-                .iter_mut()
-                .zip(bias)
-                .for_each(|(v, b)| *v = sigmoid(*v + b)),
+            Self::Sigmoid => values.iter_mut().for_each(|v| *v = sigmoid(*v)),
             Self::HardSigmoid { alpha, beta } => {
                 let (alpha, beta) = (alpha as f32, beta as f32);
                 values
                     .iter_mut()
-                    .zip(bias)
-                    .for_each(|(v, b)| *v = (alpha * (*v + b) + beta).clamp(0.0, 1.0))
+                    .for_each(|v| *v = (alpha * *v + beta).clamp(0.0, 1.0))
             }
-            Self::Tanh => values
-                .iter_mut()
-                .zip(bias)
-                .for_each(|(v, b)| *v = tanh(*v + b)),
-            Self::Relu => values
-                .iter_mut()
-                .zip(bias)
-                .for_each(|(v, b)| *v = (*v + b).max(0.0)),
-        }
-    }
-
-    /// `targets[j] = f(sources[j])`, vectorised as [`apply_biased`](Self::apply_biased).
-    fn apply_into(self, sources: &[f32], targets: &mut [f32]) {
-        let sources = &sources[..targets.len()];
-        match self {
-            Self::Sigmoid => targets
-                .iter_mut()
-                .zip(sources)
-                .for_each(|(t, s)| *t = sigmoid(*s)),
-            Self::HardSigmoid { alpha, beta } => {
-                let (alpha, beta) = (alpha as f32, beta as f32);
-                targets
-                    .iter_mut()
-                    .zip(sources)
-                    .for_each(|(t, s)| *t = (alpha * s + beta).clamp(0.0, 1.0))
-            }
-            Self::Tanh => targets
-                .iter_mut()
-                .zip(sources)
-                .for_each(|(t, s)| *t = tanh(*s)),
-            Self::Relu => targets
-                .iter_mut()
-                .zip(sources)
-                .for_each(|(t, s)| *t = s.max(0.0)),
+            Self::Tanh => values.iter_mut().for_each(|v| *v = tanh(*v)),
+            Self::Relu => values.iter_mut().for_each(|v| *v = v.max(0.0)),
         }
     }
 }
@@ -165,13 +128,17 @@ fn owned<const D: usize>(tensor: Tensor<Cpu, D>) -> Vec<f32> {
     match tensor.into_primitive().tensor() {
         NdArrayTensor::F32(storage) => {
             let array = storage.into_shared().into_owned();
-            if array.is_standard_layout() {
-                match array.into_raw_vec_and_offset() {
-                    (values, Some(0) | None) => values,
-                    (values, Some(offset)) => values[offset..].to_vec(),
+            let len = array.len();
+            if !array.is_standard_layout() {
+                return array.iter().copied().collect();
+            }
+            match array.into_raw_vec_and_offset() {
+                (values, None | Some(0)) if values.len() == len => values,
+                // A view into a larger buffer: its own elements only.
+                (values, offset) => {
+                    let start = offset.unwrap_or(0);
+                    values[start..start + len].to_vec()
                 }
-            } else {
-                array.iter().copied().collect()
             }
         }
         other => other_dtype(other),
@@ -342,9 +309,12 @@ fn forward_rows(
             .zip(h_now.chunks_exact_mut(hidden))
             .enumerate()
         {
+            for (z, b) in row.iter_mut().zip(bias) {
+                *z += b;
+            }
             let (sigmoid_gates, candidate) = row.split_at_mut(3 * hidden);
-            gate.apply_biased(sigmoid_gates, bias);
-            candidate_activation.apply_biased(candidate, &bias[3 * hidden..]);
+            gate.apply_in_place(sigmoid_gates);
+            candidate_activation.apply_in_place(candidate);
             let (i, f_and_o) = sigmoid_gates.split_at(hidden);
             let (f, o) = f_and_o.split_at(hidden);
             match previous_cells {
@@ -362,7 +332,8 @@ fn forward_rows(
                     }
                 }
             }
-            hidden_activation.apply_into(c, h);
+            h.copy_from_slice(c);
+            hidden_activation.apply_in_place(h);
             for (h, o) in h.iter_mut().zip(o) {
                 *h *= o;
             }
@@ -506,7 +477,8 @@ fn backward_rows(reads: &BackwardReads<'_>, part: Range<usize>, mut gates: Vec<&
             };
             // The outputs' gradient is read where it lies, batch-major, in time order.
             let from_output = &output_grad[((part.start + b) * steps + time) * hidden..][..hidden];
-            hidden_activation.apply_into(cell, &mut squashed);
+            squashed.copy_from_slice(cell);
+            hidden_activation.apply_in_place(&mut squashed);
             hidden_activation.slopes_into(&squashed, &mut squashed_slope);
             gate.slopes_into(&row[..3 * hidden], &mut gate_slopes[..3 * hidden]);
             candidate_activation.slopes_into(&row[3 * hidden..], &mut gate_slopes[3 * hidden..]);
