@@ -27,15 +27,28 @@ import numpy as np
 import keras
 import tensorflow as tf
 
+def seed_range(text):
+    try:
+        first, last = (int(part) for part in text.split("-"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not FIRST-LAST, e.g. 0-14")
+    if not 0 <= first <= last:
+        raise argparse.ArgumentTypeError(f"{text!r}: need 0 <= FIRST <= LAST")
+    return first, last
+
+
 ap = argparse.ArgumentParser()
-ap.add_argument("--seeds", default="0-14", help="inclusive range FIRST-LAST")
+ap.add_argument("--seeds", default="0-14", type=seed_range, help="inclusive range FIRST-LAST")
 ap.add_argument("--gates", default="sigmoid", choices=["sigmoid", "hard-sigmoid-keras2"])
 ap.add_argument("--csv", default=os.path.join(os.path.dirname(__file__), "..", "examples", "data", "airpassengers.csv"))
 args = ap.parse_args()
-first, last = (int(s) for s in args.seeds.split("-"))
+first, last = args.seeds
 
-with open(args.csv, newline="") as f:
-    rows = list(csv.reader(f))[1:]
+try:
+    with open(args.csv, newline="") as f:
+        rows = list(csv.reader(f))[1:]
+except OSError as error:
+    raise SystemExit(f"error: cannot read {args.csv}: {error.strerror}")
 series = np.array([[float(r[1])] for r in rows], dtype="float32")
 lo, hi = series.min(), series.max()
 scaled = (series - lo) / (hi - lo)
