@@ -1,6 +1,7 @@
-//! The LSTM op as a CPU kernel for `NdArray`: plain `f32` buffers, the matrix products through
-//! ndarray's `general_mat_mul` (the `matrixmultiply` GEMM that burn-ndarray itself uses), and
-//! each step's gate arithmetic in one loop.
+//! The LSTM op as a CPU kernel for `NdArray`: plain `f32` buffers, the per-step products with
+//! the recurrent kernel packed once per pass ([`PackedMatrix`]), the products over all steps
+//! through ndarray's `general_mat_mul` (the `matrixmultiply` GEMM that burn-ndarray itself
+//! uses), and each step's gate arithmetic in one loop.
 //!
 //! Per step, the tensor version runs a dozen element-wise operations, each a pass over memory
 //! and a fresh allocation; here one pass reads the step's pre-activations and writes the gates,
@@ -15,6 +16,7 @@ use ndarray::{ArcArray, ArrayView2, ArrayViewMut2, Axis, IxDyn};
 use std::ops::Range;
 use std::sync::OnceLock;
 
+use super::packed::PackedMatrix;
 use super::{
     batch_major, step_major, LstmActivations, LstmGradients, LstmKernels, LstmTrace, Nonlinearity,
 };
@@ -167,12 +169,6 @@ fn view_mut(values: &mut [f32], rows: usize, columns: usize) -> ArrayViewMut2<'_
     ArrayViewMut2::from_shape((rows, columns), values).expect("buffer sizes follow the shapes")
 }
 
-/// `c = a·b + beta·c`, `c` row-major `[a.rows, b.columns]`.
-fn gemm(a: ArrayView2<'_, f32>, b: ArrayView2<'_, f32>, beta: f32, c: &mut [f32]) {
-    let (rows, columns) = (a.nrows(), b.ncols());
-    general_mat_mul(1.0, &a, &b, beta, &mut view_mut(c, rows, columns));
-}
-
 /// `c = a·b`, `c` row-major `[a.rows, b.columns]`, on `threads` threads: each computes a block of
 /// `c`'s rows (or of its columns, when `c` is wider than tall), so no two write the same value
 /// and each value is summed in the same order whatever the thread count.
@@ -263,7 +259,7 @@ fn on_threads<T: Send>(mut items: Vec<T>, job: impl Fn(T) + Sync) {
 
 /// What every thread of the forward recurrence reads.
 struct ForwardReads<'a> {
-    recurrent: &'a [f32],
+    recurrent: &'a PackedMatrix,
     bias: &'a [f32],
     hidden: usize,
     activations: LstmActivations,
@@ -273,7 +269,6 @@ struct ForwardReads<'a> {
 /// projections, then overwrites them with the activated gates and writes cells and hiddens.
 fn forward_rows(
     reads: &ForwardReads<'_>,
-    rows: usize,
     mut gates: Vec<&mut [f32]>,
     mut cells: Vec<&mut [f32]>,
     mut hiddens: Vec<&mut [f32]>,
@@ -295,12 +290,7 @@ fn forward_rows(
         let (done_cells, todo_cells) = cells.split_at_mut(step);
         let previous_cells = done_cells.last().map(|cells| &**cells);
         if let Some(previous) = done_hiddens.last() {
-            gemm(
-                view(previous, rows, hidden),
-                view(recurrent, hidden, width),
-                1.0,
-                z,
-            );
+            recurrent.multiply_into(previous, z, true);
         }
         let (h_now, c_now) = (&mut *todo_hiddens[0], &mut *todo_cells[0]);
         for (b, ((row, c), h)) in z
@@ -393,21 +383,20 @@ fn forward_on_threads(
     let mut cells = vec![0.0; rows * hidden];
     let mut hiddens = vec![0.0; rows * hidden];
     let parts = batch_parts(batch, threads);
+    let recurrent = PackedMatrix::pack(slice(&recurrent), hidden, width);
     let reads = ForwardReads {
-        recurrent: slice(&recurrent),
+        recurrent: &recurrent,
         bias: slice(&bias),
         hidden,
         activations,
     };
-    let jobs: Vec<_> = parts
-        .iter()
-        .map(Range::len)
-        .zip(rows_of_every_step(&mut gates, batch, width, &parts))
+    let jobs: Vec<_> = rows_of_every_step(&mut gates, batch, width, &parts)
+        .into_iter()
         .zip(rows_of_every_step(&mut cells, batch, hidden, &parts))
         .zip(rows_of_every_step(&mut hiddens, batch, hidden, &parts))
         .collect();
-    on_threads(jobs, |(((rows, gates), cells), hiddens)| {
-        forward_rows(&reads, rows, gates, cells, hiddens)
+    on_threads(jobs, |((gates, cells), hiddens)| {
+        forward_rows(&reads, gates, cells, hiddens)
     });
 
     let hiddens = tensor(hiddens, [rows, hidden]);
@@ -429,7 +418,7 @@ fn forward_on_threads(
 struct BackwardReads<'a> {
     cells: &'a [f32],
     output_grad: &'a [f32],
-    recurrent_t: &'a [f32],
+    recurrent_t: &'a PackedMatrix,
     batch: usize,
     steps: usize,
     reverse: bool,
@@ -502,12 +491,7 @@ fn backward_rows(reads: &BackwardReads<'_>, part: Range<usize>, mut gates: Vec<&
             }
         }
         if step > 0 {
-            gemm(
-                view(dz_step, rows, width),
-                view(recurrent_t, width, hidden),
-                0.0,
-                &mut hidden_carry,
-            );
+            recurrent_t.multiply_into(dz_step, &mut hidden_carry, false);
         }
     }
 }
@@ -539,14 +523,17 @@ fn backward_on_threads(
     let (width, rows) = (4 * hidden, steps * batch);
     let output_grad = shared(output_grad);
     let cells = shared(trace.cells);
-    // Transposed once, contiguous: the per-step product packs it faster than a strided view.
-    let recurrent_t = shared(trace.kernels.recurrent.transpose());
+    let recurrent_t = PackedMatrix::pack(
+        slice(&shared(trace.kernels.recurrent.clone().transpose())),
+        width,
+        hidden,
+    );
     let mut dz = owned(trace.gates);
     let parts = batch_parts(batch, threads);
     let reads = BackwardReads {
         cells: slice(&cells),
         output_grad: slice(&output_grad),
-        recurrent_t: slice(&recurrent_t),
+        recurrent_t: &recurrent_t,
         batch,
         steps,
         reverse: trace.reverse,
