@@ -259,23 +259,35 @@ fn on_threads<T: Send>(mut items: Vec<T>, job: impl Fn(T) + Sync) {
 
 /// What every thread of the forward recurrence reads.
 struct ForwardReads<'a> {
+    /// The sequences, step-major `[steps][batch][input]`.
+    inputs: &'a [f32],
+    input_kernel: &'a PackedMatrix,
     recurrent: &'a PackedMatrix,
     bias: &'a [f32],
+    batch: usize,
+    input: usize,
     hidden: usize,
     activations: LstmActivations,
 }
 
-/// One part's rows through every step: adds the recurrent product to the gates' input
-/// projections, then overwrites them with the activated gates and writes cells and hiddens.
+/// One part's rows through every step: writes the gates' pre-activations (input projection
+/// plus recurrent product), overwrites them with the activated gates, and writes cells and
+/// hiddens. Projecting each step's inputs here rather than all steps at once beforehand saves
+/// a pass over the whole gate buffer (52 MB in W3) and finds the values in cache.
 fn forward_rows(
     reads: &ForwardReads<'_>,
+    part: Range<usize>,
     mut gates: Vec<&mut [f32]>,
     mut cells: Vec<&mut [f32]>,
     mut hiddens: Vec<&mut [f32]>,
 ) {
     let ForwardReads {
+        inputs,
+        input_kernel,
         recurrent,
         bias,
+        batch,
+        input,
         hidden,
         activations,
     } = *reads;
@@ -289,6 +301,8 @@ fn forward_rows(
         let (done_hiddens, todo_hiddens) = hiddens.split_at_mut(step);
         let (done_cells, todo_cells) = cells.split_at_mut(step);
         let previous_cells = done_cells.last().map(|cells| &**cells);
+        let first_row = step * batch + part.start;
+        input_kernel.multiply_into(&inputs[first_row * input..][..part.len() * input], z, false);
         if let Some(previous) = done_hiddens.last() {
             recurrent.multiply_into(previous, z, true);
         }
@@ -371,32 +385,33 @@ fn forward_on_threads(
     let recurrent = shared(kernels.recurrent.clone());
     let bias = shared(kernels.bias.clone());
 
-    // All steps' input projections at once; each step then adds its recurrent product and
-    // overwrites its pre-activations with the activated gates.
+    // Each step overwrites its pre-activations with the activated gates: the trace keeps them.
     let mut gates = vec![0.0; rows * width];
-    gemm_on_threads(
-        view(slice(&shared(inputs.clone())), rows, input),
-        view(slice(&shared(kernels.input.clone())), input, width),
-        &mut gates,
-        threads,
-    );
     let mut cells = vec![0.0; rows * hidden];
     let mut hiddens = vec![0.0; rows * hidden];
     let parts = batch_parts(batch, threads);
     let recurrent = PackedMatrix::pack(slice(&recurrent), hidden, width);
+    let input_kernel = PackedMatrix::pack(slice(&shared(kernels.input.clone())), input, width);
+    let step_inputs = shared(inputs.clone());
     let reads = ForwardReads {
+        inputs: slice(&step_inputs),
+        input_kernel: &input_kernel,
         recurrent: &recurrent,
         bias: slice(&bias),
+        batch,
+        input,
         hidden,
         activations,
     };
-    let jobs: Vec<_> = rows_of_every_step(&mut gates, batch, width, &parts)
-        .into_iter()
+    let jobs: Vec<_> = parts
+        .iter()
+        .cloned()
+        .zip(rows_of_every_step(&mut gates, batch, width, &parts))
         .zip(rows_of_every_step(&mut cells, batch, hidden, &parts))
         .zip(rows_of_every_step(&mut hiddens, batch, hidden, &parts))
         .collect();
-    on_threads(jobs, |((gates, cells), hiddens)| {
-        forward_rows(&reads, gates, cells, hiddens)
+    on_threads(jobs, |(((part, gates), cells), hiddens)| {
+        forward_rows(&reads, part, gates, cells, hiddens)
     });
 
     let hiddens = tensor(hiddens, [rows, hidden]);
