@@ -13,6 +13,7 @@ use burn::tensor::{TensorMetadata, TensorPrimitive};
 use burn_ndarray::{NdArray, NdArrayTensor};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArcArray, ArrayView2, ArrayViewMut2, Axis, IxDyn};
+use pulp::{Simd, WithSimd};
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -26,6 +27,7 @@ type Cpu = NdArray;
 impl Nonlinearity {
     /// `slopes[j]` = the derivative at the input that produced `values[j]`, from the value
     /// alone; one vectorised pass, as [`apply_in_place`](Self::apply_in_place).
+    #[inline(always)]
     fn slopes_into(self, values: &[f32], slopes: &mut [f32]) {
         let values = &values[..slopes.len()];
         let each = slopes.iter_mut().zip(values);
@@ -42,6 +44,7 @@ impl Nonlinearity {
 
     /// Replaces each value by the function at it: one pass, with the choice of function made
     /// once per call, so that the compiler vectorises the loop.
+    #[inline(always)]
     fn apply_in_place(self, values: &mut [f32]) {
         match self {
             Self::Sigmoid => values.iter_mut().for_each(|v| *v = sigmoid(*v)),
@@ -257,6 +260,51 @@ fn on_threads<T: Send>(mut items: Vec<T>, job: impl Fn(T) + Sync) {
     });
 }
 
+/// Runs `job` compiled for the widest SIMD instructions this CPU has (AVX-512, AVX2+FMA, ...,
+/// picked at run time by `pulp`). The build targets baseline x86-64, whose SSE2 is all the
+/// compiler may use elsewhere: the gate passes ran four lanes at a time. The arithmetic is the
+/// same operations in the same order (Rust does not contract `a * b + c` into an FMA), only
+/// wider.
+fn widest_simd(job: impl WithSimd<Output = ()>) {
+    pulp::Arch::new().dispatch(job)
+}
+
+/// One thread's share of [`forward_rows`], as a [`WithSimd`] job: its `with_simd` and everything
+/// it calls are `#[inline(always)]`, so they are compiled with the chosen instruction set (a
+/// closure would be compiled on its own, for the baseline).
+struct ForwardJob<'a, 'b> {
+    reads: &'b ForwardReads<'a>,
+    part: Range<usize>,
+    gates: Vec<&'b mut [f32]>,
+    cells: Vec<&'b mut [f32]>,
+    hiddens: Vec<&'b mut [f32]>,
+}
+
+impl WithSimd for ForwardJob<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) {
+        forward_rows(self.reads, self.part, self.gates, self.cells, self.hiddens)
+    }
+}
+
+/// One thread's share of [`backward_rows`], as [`ForwardJob`] is of the forward.
+struct BackwardJob<'a, 'b> {
+    reads: &'b BackwardReads<'a>,
+    part: Range<usize>,
+    gates: Vec<&'b mut [f32]>,
+}
+
+impl WithSimd for BackwardJob<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) {
+        backward_rows(self.reads, self.part, self.gates)
+    }
+}
+
 /// What every thread of the forward recurrence reads.
 struct ForwardReads<'a> {
     /// The sequences, step-major `[steps][batch][input]`.
@@ -274,6 +322,7 @@ struct ForwardReads<'a> {
 /// plus recurrent product), overwrites them with the activated gates, and writes cells and
 /// hiddens. Projecting each step's inputs here rather than all steps at once beforehand saves
 /// a pass over the whole gate buffer (52 MB in W3) and finds the values in cache.
+#[inline(always)]
 fn forward_rows(
     reads: &ForwardReads<'_>,
     part: Range<usize>,
@@ -411,7 +460,13 @@ fn forward_on_threads(
         .zip(rows_of_every_step(&mut hiddens, batch, hidden, &parts))
         .collect();
     on_threads(jobs, |(((part, gates), cells), hiddens)| {
-        forward_rows(&reads, part, gates, cells, hiddens)
+        widest_simd(ForwardJob {
+            reads: &reads,
+            part,
+            gates,
+            cells,
+            hiddens,
+        })
     });
 
     let hiddens = tensor(hiddens, [rows, hidden]);
@@ -445,6 +500,7 @@ struct BackwardReads<'a> {
 /// `gates` are overwritten with the gradient of their pre-activations (`dz`). Each value of a
 /// row is read before it is overwritten, and no step reads another step's gates, so the trace's
 /// gate buffer holds `dz` without a second buffer of its size.
+#[inline(always)]
 fn backward_rows(reads: &BackwardReads<'_>, part: Range<usize>, mut gates: Vec<&mut [f32]>) {
     let BackwardReads {
         cells,
@@ -560,7 +616,13 @@ fn backward_on_threads(
         .cloned()
         .zip(rows_of_every_step(&mut dz, batch, width, &parts))
         .collect();
-    on_threads(jobs, |(part, gates)| backward_rows(&reads, part, gates));
+    on_threads(jobs, |(part, gates)| {
+        widest_simd(BackwardJob {
+            reads: &reads,
+            part,
+            gates,
+        })
+    });
 
     let inputs = shared(trace.inputs);
     let mut input_kernel = vec![0.0; input * width];
