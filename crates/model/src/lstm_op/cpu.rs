@@ -17,6 +17,7 @@ use pulp::{Simd, WithSimd};
 use std::ops::Range;
 use std::sync::OnceLock;
 
+use super::outer_sums::{outer_product_sums, ColumnBlock, PANEL};
 use super::packed::PackedMatrix;
 use super::{
     batch_major, step_major, LstmActivations, LstmGradients, LstmKernels, LstmTrace, Nonlinearity,
@@ -624,34 +625,47 @@ fn backward_on_threads(
         })
     });
 
+    // The weight gradients, each thread a block of their columns (of `dz`'s columns): `xᵀ·dz`,
+    // `hᵀ·dz` (step s's recurrent input is h(s-1); step 0's is zero and adds nothing) and the
+    // bias's `Σ dz`.
     let inputs = shared(trace.inputs);
-    let mut input_kernel = vec![0.0; input * width];
-    gemm_on_threads(
-        view(slice(&inputs), rows, input).reversed_axes(),
-        view(&dz, rows, width),
-        &mut input_kernel,
-        threads,
-    );
-    // Step s's recurrent input is h(s-1); step 0's is zero and adds nothing.
-    let mut recurrent_kernel = vec![0.0; hidden * width];
-    if steps > 1 {
-        let hiddens = shared(trace.hiddens);
-        gemm_on_threads(
-            view(
-                &slice(&hiddens)[..(rows - batch) * hidden],
-                rows - batch,
-                hidden,
-            )
-            .reversed_axes(),
-            view(&dz[batch * width..], rows - batch, width),
-            &mut recurrent_kernel,
-            threads,
+    let hiddens = shared(trace.hiddens);
+    let column_parts: Vec<_> = batch_parts(width.div_ceil(PANEL), threads)
+        .into_iter()
+        .map(|panels| panels.start * PANEL..(panels.end * PANEL).min(width))
+        .collect();
+    let mut blocks: Vec<Option<[ColumnBlock; 2]>> = column_parts.iter().map(|_| None).collect();
+    let jobs: Vec<_> = column_parts.into_iter().zip(&mut blocks).collect();
+    on_threads(jobs, |(columns, block)| {
+        let of_inputs = outer_product_sums(slice(&inputs), input, &dz, width, columns.clone(), true);
+        let of_hiddens = outer_product_sums(
+            &slice(&hiddens)[..(rows - batch) * hidden],
+            hidden,
+            &dz[batch * width..],
+            width,
+            columns,
+            false,
         );
-    }
+        *block = Some([of_inputs, of_hiddens]);
+    });
+    let mut input_kernel = vec![0.0; input * width];
+    let mut recurrent_kernel = vec![0.0; hidden * width];
     let mut bias = vec![0.0; width];
-    for row in dz.chunks_exact(width) {
-        for (sum, value) in bias.iter_mut().zip(row) {
-            *sum += value;
+    for [of_inputs, of_hiddens] in blocks.into_iter().flatten() {
+        let columns = of_inputs.columns.clone();
+        for (kernel, block) in [
+            (&mut input_kernel, &of_inputs.product),
+            (&mut recurrent_kernel, &of_hiddens.product),
+        ] {
+            for (row, part) in kernel
+                .chunks_exact_mut(width)
+                .zip(block.chunks_exact(columns.len()))
+            {
+                row[columns.clone()].copy_from_slice(part);
+            }
+        }
+        if let Some(sums) = &of_inputs.sums {
+            bias[columns].copy_from_slice(sums);
         }
     }
     let sequences = want_sequences.then(|| {

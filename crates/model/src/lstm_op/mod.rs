@@ -17,6 +17,7 @@
 //! `NdArray` (`cpu.rs`) that fuses each step's gate arithmetic into one loop.
 
 mod cpu;
+mod outer_sums;
 mod packed;
 mod tensor_ops;
 
