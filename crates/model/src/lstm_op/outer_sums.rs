@@ -111,9 +111,15 @@ impl OuterSums<'_> {
             for first in columns.clone().step_by(PANEL) {
                 let width = PANEL.min(columns.end - first);
                 let offset = first - columns.start;
-                for (r, packed) in panel.chunks_exact_mut(PANEL).take(rows).enumerate() {
+                let (packed_rows, _) = panel.as_chunks_mut::<PANEL>();
+                for (r, packed) in packed_rows[..rows].iter_mut().enumerate() {
                     let row = &b[(start + r) * w + first..][..width];
-                    packed[..width].copy_from_slice(row);
+                    // A whole panel row is copied as an array: a few vector moves, where a
+                    // slice copy calls memcpy for each 128 bytes.
+                    match <&[f32; PANEL]>::try_from(row) {
+                        Ok(row) => *packed = *row,
+                        Err(_) => packed[..width].copy_from_slice(row),
+                    }
                 }
                 if let Some(sums) = &mut block.sums {
                     let sums = &mut sums[offset..offset + width];
