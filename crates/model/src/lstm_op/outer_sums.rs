@@ -101,41 +101,37 @@ impl OuterSums<'_> {
         } = self;
         let n = if w == 0 { 0 } else { b.len() / w };
         let out_width = columns.len();
-        // One block of `b` (BLOCK rows of one panel), zero-padded past the last column.
-        let mut panel = vec![0.0f32; BLOCK * PANEL];
+        // One block of `b` (BLOCK rows of these columns) in panels of PANEL columns, each
+        // panel's rows contiguous, the last panel zero-padded.
+        let panels = out_width.div_ceil(PANEL);
+        let mut packed = vec![0.0f32; panels * BLOCK * PANEL];
         // Blocks of rows outside, panels inside: a block of `a` (256 KB in W3) stays in L2
         // while every panel reads it; the other way round, each panel read all of `a` again,
         // row by row at a stride, from memory.
         for start in (0..n).step_by(BLOCK) {
             let rows = BLOCK.min(n - start);
-            for first in columns.clone().step_by(PANEL) {
-                let width = PANEL.min(columns.end - first);
-                let offset = first - columns.start;
-                let (packed_rows, _) = panel.as_chunks_mut::<PANEL>();
-                for (r, packed) in packed_rows[..rows].iter_mut().enumerate() {
-                    let row = &b[(start + r) * w + first..][..width];
-                    // A whole panel row is copied as an array: a few vector moves, where a
-                    // slice copy calls memcpy for each 128 bytes.
-                    match <&[f32; PANEL]>::try_from(row) {
-                        Ok(row) => *packed = *row,
-                        Err(_) => packed[..width].copy_from_slice(row),
-                    }
-                }
+            // The block is read row by row, along memory, which the prefetcher follows; read
+            // panel by panel, each 128 bytes came from another page.
+            for r in 0..rows {
+                let row = &b[(start + r) * w + columns.start..][..out_width];
                 if let Some(sums) = &mut block.sums {
-                    let sums = &mut sums[offset..offset + width];
-                    for packed in panel.chunks_exact(PANEL).take(rows) {
-                        for (sum, value) in sums.iter_mut().zip(packed) {
-                            *sum += value;
-                        }
+                    for (sum, value) in sums.iter_mut().zip(row) {
+                        *sum += value;
                     }
                 }
+                for (p, part) in row.chunks(PANEL).enumerate() {
+                    packed[(p * BLOCK + r) * PANEL..][..part.len()].copy_from_slice(part);
+                }
+            }
+            for (p, panel) in packed.chunks_exact(BLOCK * PANEL).enumerate() {
+                let offset = p * PANEL;
                 let tile = Tile {
                     panel: &panel[..rows * PANEL],
                     a: &a[start * m..(start + rows) * m],
                     m,
                     out_width,
                     offset,
-                    width,
+                    width: PANEL.min(out_width - offset),
                     add: start > 0,
                 };
                 let full = m / ROWS * ROWS;
