@@ -3,10 +3,10 @@
 //! Recorded op by op, an LSTM over `T` steps leaves some thirty small nodes per step in the
 //! autodiff graph, and the backward pass replays each of them. [`LstmBackend::lstm_sequence`]
 //! is instead one node: its forward runs on the inner backend (nothing recorded), projects the
-//! inputs of all steps with one matrix product, runs one recurrent product per step, and keeps the
-//! activated gates and cell states; its backward walks the steps once in reverse with one product
-//! per step, then computes every weight gradient with one product over all steps (`xᵀ·dz`,
-//! `hᵀ·dz`).
+//! inputs (all steps with one matrix product in the tensor-op version, step by step in the CPU
+//! kernel), runs one recurrent product per step, and keeps the activated gates and cell states;
+//! its backward walks the steps once in reverse with one product per step, then computes every
+//! weight gradient over all steps at once (`xᵀ·dz`, `hᵀ·dz`).
 //!
 //! Gates are laid out `[input, forget, output, candidate]` along the last axis of the fused
 //! kernels (`4H` columns), so the three sigmoid gates are contiguous.
@@ -14,7 +14,9 @@
 //! This is Burn's backend extension pattern: a trait over `Backend` whose default methods are
 //! written in tensor operations (`tensor_ops.rs`, any backend can opt in with an empty `impl`),
 //! an implementation for `Autodiff<B>` that registers the custom backward, and a CPU kernel for
-//! `NdArray` (`cpu.rs`) that fuses each step's gate arithmetic into one loop.
+//! `NdArray` (`cpu.rs`) that fuses each step's gate arithmetic into one loop, with its matrix
+//! products in `packed.rs` (per step, weights packed once per pass) and `outer_sums.rs` (the
+//! weight gradients).
 
 mod cpu;
 mod outer_sums;
