@@ -637,7 +637,8 @@ fn backward_on_threads(
     let mut blocks: Vec<Option<[ColumnBlock; 2]>> = column_parts.iter().map(|_| None).collect();
     let jobs: Vec<_> = column_parts.into_iter().zip(&mut blocks).collect();
     on_threads(jobs, |(columns, block)| {
-        let of_inputs = outer_product_sums(slice(&inputs), input, &dz, width, columns.clone(), true);
+        let of_inputs =
+            outer_product_sums(slice(&inputs), input, &dz, width, columns.clone(), true);
         let of_hiddens = outer_product_sums(
             &slice(&hiddens)[..(rows - batch) * hidden],
             hidden,

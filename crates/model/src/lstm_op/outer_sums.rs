@@ -41,7 +41,7 @@ pub(super) fn outer_product_sums(
     columns: Range<usize>,
     want_sums: bool,
 ) -> ColumnBlock {
-    let n = if w == 0 { 0 } else { b.len() / w };
+    let n = b.len().checked_div(w).unwrap_or(0);
     assert_eq!(b.len(), n * w, "b is [n, w]");
     assert_eq!(a.len(), n * m, "a is [n, m]");
     assert!(columns.end <= w, "columns within b");
@@ -99,7 +99,7 @@ impl OuterSums<'_> {
             columns,
             block,
         } = self;
-        let n = if w == 0 { 0 } else { b.len() / w };
+        let n = b.len().checked_div(w).unwrap_or(0);
         let out_width = columns.len();
         // One block of `b` (BLOCK rows of these columns) in panels of PANEL columns, each
         // panel's rows contiguous, the last panel zero-padded.
@@ -198,7 +198,11 @@ impl Tile<'_> {
     fn rows_scalar(&self, out: &mut [f32], i: usize, count: usize) {
         for i in i..i + count {
             let mut sums = [0.0f32; PANEL];
-            for (b, a_row) in self.panel.chunks_exact(PANEL).zip(self.a.chunks_exact(self.m)) {
+            for (b, a_row) in self
+                .panel
+                .chunks_exact(PANEL)
+                .zip(self.a.chunks_exact(self.m))
+            {
                 let x = a_row[i];
                 for (sum, b) in sums.iter_mut().zip(b) {
                     *sum = x.mul_add(*b, *sum);
@@ -239,7 +243,13 @@ mod tests {
     /// past one block, columns off the panel width, widths off the tile heights.
     #[test]
     fn equal_matrixmultiply_and_row_order_sums_bit_for_bit() {
-        for (n, m, w) in [(1, 1, 1), (7, 3, 5), (320, 50, 200), (700, 9, 70), (513, 17, 33)] {
+        for (n, m, w) in [
+            (1, 1, 1),
+            (7, 3, 5),
+            (320, 50, 200),
+            (700, 9, 70),
+            (513, 17, 33),
+        ] {
             let a = values(n * m, 1);
             let b = values(n * w, 2);
             let a_view = ArrayView2::from_shape((n, m), &a[..]).expect("shape");
@@ -254,7 +264,8 @@ mod tests {
             }
             // All columns at once, and in two uneven parts (how threads split them).
             let split = w / 3;
-            for parts in [vec![0..w], vec![0..split, split..w]] {
+            let whole: Vec<Range<usize>> = std::iter::once(0..w).collect();
+            for parts in [whole, vec![0..split, split..w]] {
                 for part in parts {
                     let block = outer_product_sums(&a, m, &b, w, part.clone(), true);
                     assert_eq!(block.columns, part);
