@@ -99,6 +99,23 @@ pub fn forward<B: LstmBackend>(
     (outputs, last)
 }
 
+/// [`forward`]'s final hidden state alone, `[batch, hidden]`, as
+/// [`LstmBackend::lstm_final`]: in training, its backward pass starts from this state's
+/// gradient instead of one over every step.
+pub fn final_output<B: LstmBackend>(
+    lstm: &Lstm<B>,
+    sequences: Tensor<B, 3>,
+    reverse: bool,
+) -> Tensor<B, 2> {
+    let activations = activations(lstm).expect("fused_lstm::final_output needs a supported LSTM");
+    debug_assert!(
+        supports(lstm),
+        "fused_lstm::final_output needs a plain LSTM"
+    );
+    let reverse = reverse != lstm.reverse;
+    B::lstm_final(sequences, fused_kernels(lstm), activations, reverse)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,8 +212,8 @@ mod tests {
         );
 
         // The 16 parameters' gradients (4 gates × 2 weights × 2 biases), then the input's.
-        let gradients = |output: Tensor<Train, 3>| {
-            let grads = (output * weights.clone()).sum().backward();
+        let gradients = |loss: Tensor<Train, 1>| {
+            let grads = loss.backward();
             let input_grad = sequences
                 .grad(&grads)
                 .expect("the input requires a gradient");
@@ -210,12 +227,30 @@ mod tests {
             values.push(input_grad.into_data().to_vec::<f32>().expect("floats"));
             values
         };
-        let ours = gradients(fused);
-        let theirs = gradients(reference);
+        let ours = gradients((fused * weights.clone()).sum());
+        let theirs = gradients((reference * weights).sum());
         assert_eq!(ours.len(), 17, "{label}: 16 parameters and the input");
         for (index, (a, b)) in ours.iter().zip(&theirs).enumerate() {
             assert!(!b.is_empty(), "{label}: parameter {index} has no gradient");
             assert_close(&format!("{label} gradient {index}"), a, b);
+        }
+
+        // The final state alone, as its own autodiff node (`lstm_final`), against nn::Lstm's.
+        let final_weights =
+            Tensor::<Train, 2>::random([batch, hidden], Distribution::Uniform(-1.0, 1.0), &device);
+        let fused_final = final_output(&lstm, sequences.clone(), false);
+        let reference_final = lstm.forward(sequences.clone(), None).1.hidden;
+        let to_vec = |t: Tensor<Train, 2>| t.into_data().to_vec::<f32>().expect("floats");
+        assert_close(
+            &format!("{label} final_output"),
+            &to_vec(fused_final.clone()),
+            &to_vec(reference_final.clone()),
+        );
+        let ours = gradients((fused_final * final_weights.clone()).sum());
+        let theirs = gradients((reference_final * final_weights).sum());
+        for (index, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+            assert!(!b.is_empty(), "{label}: parameter {index} has no gradient");
+            assert_close(&format!("{label} final_output gradient {index}"), a, b);
         }
     }
 

@@ -113,6 +113,29 @@ impl<B: LstmBackend> RecurrentLayer<B> {
     }
 }
 
+impl<B: LstmBackend> RecurrentLayer<B> {
+    /// [`forward`](Self::forward)'s final output alone, `[batch, D·hidden]`: what the last layer
+    /// of a regressor gives its head. The fused LSTM then records only that state, so that its
+    /// backward pass does not carry a gradient that is zero at every other step.
+    pub fn final_output(&self, sequences: Tensor<B, 3>) -> Tensor<B, 2> {
+        match self {
+            Self::Lstm(lstm) if fused_lstm::supports(lstm) => {
+                fused_lstm::final_output(lstm, sequences, false)
+            }
+            Self::BiLstm(lstm)
+                if lstm.batch_first
+                    && fused_lstm::supports(&lstm.forward)
+                    && fused_lstm::supports(&lstm.reverse) =>
+            {
+                let forward = fused_lstm::final_output(&lstm.forward, sequences.clone(), false);
+                let reverse = fused_lstm::final_output(&lstm.reverse, sequences, true);
+                Tensor::cat(vec![forward, reverse], 1)
+            }
+            _ => self.forward(sequences).1,
+        }
+    }
+}
+
 /// `[2, batch, hidden]` (forward, reverse) → `[batch, 2·hidden]`, forward first.
 fn side_by_side<B: Backend>(directions: Tensor<B, 3>) -> Tensor<B, 2> {
     let [_, batch, hidden] = directions.dims();
@@ -266,17 +289,21 @@ impl<B: LstmBackend> RecurrentRegressor<B> {
     ///
     /// `sequences`: `[batch, steps, input_features]` → `[batch, outputs]`.
     pub fn forward(&self, sequences: Tensor<B, 3>) -> Tensor<B, 2> {
+        let (last_layer, earlier) = self
+            .layers
+            .split_last()
+            .expect("a regressor has at least one recurrent layer");
         let mut inputs = sequences;
-        let mut last = None;
-        for (index, layer) in self.layers.iter().enumerate() {
+        for (index, layer) in earlier.iter().enumerate() {
             if index > 0 {
                 inputs = self.dropout.forward(inputs);
             }
-            let (outputs, final_output) = layer.forward(inputs);
-            inputs = outputs;
-            last = Some(final_output);
+            inputs = layer.forward(inputs).0;
         }
-        let last = last.expect("a regressor has at least one recurrent layer");
+        if !earlier.is_empty() {
+            inputs = self.dropout.forward(inputs);
+        }
+        let last = last_layer.final_output(inputs);
         self.head.forward(self.dropout.forward(last))
     }
 }

@@ -19,8 +19,9 @@ use std::sync::OnceLock;
 
 use super::outer_sums::{outer_product_sums, ColumnBlock, PANEL};
 use super::packed::PackedMatrix;
+use super::spare;
 use super::{
-    batch_major, step_major, LstmActivations, LstmGradients, LstmKernels, LstmTrace, Nonlinearity,
+    step_major, LstmActivations, LstmGradients, LstmKernels, LstmTrace, Nonlinearity, OutputGrad,
 };
 
 type Cpu = NdArray;
@@ -159,9 +160,32 @@ fn other_dtype(tensor: NdArrayTensor) -> ! {
     unreachable!("NdArray's float tensors hold f32, not {:?}", tensor.dtype())
 }
 
+fn array<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> ArcArray<f32, IxDyn> {
+    ArcArray::from_shape_vec(IxDyn(&shape), values).expect("buffer sizes follow the shapes")
+}
+
 fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> Tensor<Cpu, D> {
-    let array =
-        ArcArray::from_shape_vec(IxDyn(&shape), values).expect("buffer sizes follow the shapes");
+    Tensor::from_primitive(TensorPrimitive::Float(NdArrayTensor::from(array(
+        values, shape,
+    ))))
+}
+
+/// Step-major rows (`[steps·batch, width]`, processing order) as `[batch, steps, width]` in the
+/// input's time order, sharing `rows`' buffer: [`super::batch_major`] does this in tensor
+/// operations, but NdArray's `reshape` copies every time (W3: 13 MB per batch, on one thread).
+fn batch_major_view(rows: &ArcArray<f32, IxDyn>, batch: usize, reverse: bool) -> Tensor<Cpu, 3> {
+    let [total, width] = rows.shape() else {
+        unreachable!("step-major rows are two-dimensional")
+    };
+    let steps = total / batch;
+    let mut array = rows
+        .clone()
+        .into_shape_with_order(IxDyn(&[steps, batch, *width]))
+        .expect("the rows are contiguous, `steps·batch` of them");
+    array.swap_axes(0, 1);
+    if reverse {
+        array.invert_axis(Axis(1));
+    }
     Tensor::from_primitive(TensorPrimitive::Float(NdArrayTensor::from(array)))
 }
 
@@ -436,9 +460,10 @@ fn forward_on_threads(
     let bias = shared(kernels.bias.clone());
 
     // Each step overwrites its pre-activations with the activated gates: the trace keeps them.
-    let mut gates = vec![0.0; rows * width];
-    let mut cells = vec![0.0; rows * hidden];
-    let mut hiddens = vec![0.0; rows * hidden];
+    // Every value is written before it is read, so spare buffers of an earlier batch will do.
+    let mut gates = spare::take(rows * width);
+    let mut cells = spare::take(rows * hidden);
+    let mut hiddens = spare::take(rows * hidden);
     let parts = batch_parts(batch, threads);
     let recurrent = PackedMatrix::pack(slice(&recurrent), hidden, width);
     let input_kernel = PackedMatrix::pack(slice(&shared(kernels.input.clone())), input, width);
@@ -470,25 +495,32 @@ fn forward_on_threads(
         })
     });
 
-    let hiddens = tensor(hiddens, [rows, hidden]);
-    let outputs = batch_major(hiddens.clone(), batch, reverse);
-    let trace = keep_trace.then(|| LstmTrace {
+    let hiddens = array(hiddens, [rows, hidden]);
+    let outputs = batch_major_view(&hiddens, batch, reverse);
+    if !keep_trace {
+        spare::give_back(gates);
+        spare::give_back(cells);
+        return (outputs, None);
+    }
+    let trace = LstmTrace {
         inputs,
         kernels,
         activations,
         reverse,
         gates: tensor(gates, [rows, width]),
         cells: tensor(cells, [rows, hidden]),
-        hiddens,
-    });
-    (outputs, trace)
+        hiddens: Tensor::from_primitive(TensorPrimitive::Float(NdArrayTensor::from(hiddens))),
+    };
+    (outputs, Some(trace))
 }
 
 /// What every thread of the backward recurrence reads: the trace's cells (step-major), the
-/// outputs' gradient (`[batch, steps, hidden]` as given), the transposed recurrent kernel.
+/// outputs' gradient (`[batch, steps, hidden]` as given, or `[batch, hidden]` when
+/// `final_only`), the transposed recurrent kernel.
 struct BackwardReads<'a> {
     cells: &'a [f32],
     output_grad: &'a [f32],
+    final_only: bool,
     recurrent_t: &'a PackedMatrix,
     batch: usize,
     steps: usize,
@@ -506,6 +538,7 @@ fn backward_rows(reads: &BackwardReads<'_>, part: Range<usize>, mut gates: Vec<&
     let BackwardReads {
         cells,
         output_grad,
+        final_only,
         recurrent_t,
         batch,
         steps,
@@ -537,7 +570,11 @@ fn backward_rows(reads: &BackwardReads<'_>, part: Range<usize>, mut gates: Vec<&
                 _ => &cells[(r - batch) * hidden..(r - batch + 1) * hidden],
             };
             // The outputs' gradient is read where it lies, batch-major, in time order.
-            let from_output = &output_grad[((part.start + b) * steps + time) * hidden..][..hidden];
+            let from_output = match final_only {
+                false => &output_grad[((part.start + b) * steps + time) * hidden..][..hidden],
+                true if step == steps - 1 => &output_grad[(part.start + b) * hidden..][..hidden],
+                true => &no_cells[..],
+            };
             squashed.copy_from_slice(cell);
             hidden_activation.apply_in_place(&mut squashed);
             hidden_activation.slopes_into(&squashed, &mut squashed_slope);
@@ -571,11 +608,12 @@ fn backward_rows(reads: &BackwardReads<'_>, part: Range<usize>, mut gates: Vec<&
 /// See [`LstmBackend::lstm_backward`](super::LstmBackend::lstm_backward).
 pub fn backward(
     trace: LstmTrace<Cpu>,
-    output_grad: Tensor<Cpu, 3>,
+    output_grad: OutputGrad<Cpu>,
     want_sequences: bool,
 ) -> LstmGradients<Cpu> {
-    let [batch, steps, hidden] = output_grad.dims();
-    let input = trace.inputs.dims()[1];
+    let [rows, hidden] = trace.cells.dims();
+    let (batch, input) = (output_grad.batch(), trace.inputs.dims()[1]);
+    let steps = rows / batch;
     // The forward's products, twice over (the recurrence, then the weight gradients).
     let flops = (steps * batch * 16 * hidden * (input + hidden)) as f64;
     let threads = threads_for(batch, flops);
@@ -586,17 +624,20 @@ pub fn backward(
 /// weight-gradient product split across them by blocks of its result.
 fn backward_on_threads(
     trace: LstmTrace<Cpu>,
-    output_grad: Tensor<Cpu, 3>,
+    output_grad: OutputGrad<Cpu>,
     want_sequences: bool,
     threads: usize,
 ) -> LstmGradients<Cpu> {
-    let [batch, steps, hidden] = output_grad.dims();
-    let input = trace.inputs.dims()[1];
-    let (width, rows) = (4 * hidden, steps * batch);
-    let output_grad = shared(output_grad);
+    let [rows, hidden] = trace.cells.dims();
+    let (batch, input) = (output_grad.batch(), trace.inputs.dims()[1]);
+    let (width, steps) = (4 * hidden, rows / batch);
+    let (output_grad, final_only) = match output_grad {
+        OutputGrad::EveryStep(grad) => (shared(grad), false),
+        OutputGrad::FinalStep(grad) => (shared(grad), true),
+    };
     let cells = shared(trace.cells);
-    let recurrent_t = PackedMatrix::pack(
-        slice(&shared(trace.kernels.recurrent.clone().transpose())),
+    let recurrent_t = PackedMatrix::pack_transposed(
+        slice(&shared(trace.kernels.recurrent.clone())),
         width,
         hidden,
     );
@@ -605,6 +646,7 @@ fn backward_on_threads(
     let reads = BackwardReads {
         cells: slice(&cells),
         output_grad: slice(&output_grad),
+        final_only,
         recurrent_t: &recurrent_t,
         batch,
         steps,
@@ -678,8 +720,11 @@ fn backward_on_threads(
             &mut grad,
             threads,
         );
-        batch_major(tensor(grad, [rows, input]), batch, trace.reverse)
+        batch_major_view(&array(grad, [rows, input]), batch, trace.reverse)
     });
+    spare::give_back(dz);
+    spare::give_back_array(cells);
+    spare::give_back_array(hiddens);
     LstmGradients {
         sequences,
         input_kernel: tensor(input_kernel, [input, width]),
@@ -719,6 +764,7 @@ mod tests {
             };
             let sequences = random(vec![batch, steps, input]).reshape([batch, steps, input]);
             let output_grad = random(vec![batch, steps, hidden]).reshape([batch, steps, hidden]);
+            let final_grad = random(vec![batch, hidden]).reshape([batch, hidden]);
             let activations = LstmActivations {
                 gate: Nonlinearity::Sigmoid,
                 cell: Nonlinearity::Tanh,
@@ -733,14 +779,19 @@ mod tests {
                     true,
                     threads,
                 );
-                let grads =
-                    backward_on_threads(trace.expect("kept"), output_grad.clone(), true, threads);
+                let trace = trace.expect("kept");
+                let every_step = OutputGrad::EveryStep(output_grad.clone());
+                let grads = backward_on_threads(trace.clone(), every_step, true, threads);
+                let final_step = OutputGrad::FinalStep(final_grad.clone());
+                let final_grads = backward_on_threads(trace, final_step, true, threads);
                 [
                     values(outputs),
                     values(grads.sequences.expect("asked for")),
                     values(grads.input_kernel),
                     values(grads.recurrent_kernel),
                     values(grads.bias),
+                    values(final_grads.sequences.expect("asked for")),
+                    values(final_grads.recurrent_kernel),
                 ]
             };
             let one = run(1);
@@ -752,6 +803,8 @@ mod tests {
                     "d input kernel",
                     "d recurrent kernel",
                     "d bias",
+                    "final step: d sequences",
+                    "final step: d recurrent kernel",
                 ]
                 .iter()
                 .zip(one.iter().zip(&many))

@@ -21,6 +21,7 @@
 mod cpu;
 mod outer_sums;
 mod packed;
+mod spare;
 mod tensor_ops;
 
 use burn::nn::activation::Activation;
@@ -62,14 +63,75 @@ pub trait LstmBackend: Backend {
         tensor_ops::forward(sequences, kernels, activations, reverse, keep_trace)
     }
 
-    /// Back-propagates `output_grad` (`[batch, steps, hidden]`, the gradient of the forward
-    /// pass's outputs) to the kernels, and to the sequences when `want_sequences`.
+    /// Back-propagates `output_grad` (the gradient of the forward pass's outputs) to the
+    /// kernels, and to the sequences when `want_sequences`.
     fn lstm_backward(
         trace: LstmTrace<Self>,
-        output_grad: Tensor<Self, 3>,
+        output_grad: OutputGrad<Self>,
         want_sequences: bool,
     ) -> LstmGradients<Self> {
         tensor_ops::backward(trace, output_grad, want_sequences)
+    }
+
+    /// [`lstm_sequence`](LstmBackend::lstm_sequence)'s hidden state after its last step only
+    /// (time `steps - 1`, or 0 when `reverse`), `[batch, hidden]`: what a model that reads the
+    /// final state needs. `Autodiff` records it as its own node, whose backward pass starts from
+    /// the final state's gradient alone ([`OutputGrad::FinalStep`]) instead of a
+    /// `[batch, steps, hidden]` gradient that is zero at every other step.
+    fn lstm_final(
+        sequences: Tensor<Self, 3>,
+        kernels: LstmKernels<Self>,
+        activations: LstmActivations,
+        reverse: bool,
+    ) -> Tensor<Self, 2> {
+        final_step(
+            Self::lstm_sequence(sequences, kernels, activations, reverse),
+            reverse,
+        )
+    }
+}
+
+/// The hidden state of the last step processed: `[batch, steps, hidden]` → `[batch, hidden]`.
+fn final_step<B: Backend>(outputs: Tensor<B, 3>, reverse: bool) -> Tensor<B, 2> {
+    let [batch, steps, hidden] = outputs.dims();
+    let time = if reverse { 0 } else { steps - 1 };
+    outputs
+        .slice([0..batch, time..time + 1, 0..hidden])
+        .reshape([batch, hidden])
+}
+
+/// The gradient [`LstmBackend::lstm_backward`] starts from.
+#[derive(Clone, Debug)]
+pub enum OutputGrad<B: Backend> {
+    /// Of the hidden state at every step, `[batch, steps, hidden]`, in the input's time order.
+    EveryStep(Tensor<B, 3>),
+    /// Of the final hidden state only ([`LstmBackend::lstm_final`]), `[batch, hidden]`; zero at
+    /// every other step.
+    FinalStep(Tensor<B, 2>),
+}
+
+impl<B: Backend> OutputGrad<B> {
+    /// The batch size.
+    pub fn batch(&self) -> usize {
+        match self {
+            Self::EveryStep(grad) => grad.dims()[0],
+            Self::FinalStep(grad) => grad.dims()[0],
+        }
+    }
+
+    /// As `[batch, steps, hidden]`: a final-step gradient is written into zeros at its step.
+    pub fn every_step(self, steps: usize, reverse: bool) -> Tensor<B, 3> {
+        match self {
+            Self::EveryStep(grad) => grad,
+            Self::FinalStep(grad) => {
+                let [batch, hidden] = grad.dims();
+                let time = if reverse { 0 } else { steps - 1 };
+                Tensor::zeros([batch, steps, hidden], &grad.device()).slice_assign(
+                    [0..batch, time..time + 1, 0..hidden],
+                    grad.reshape([batch, 1, hidden]),
+                )
+            }
+        }
     }
 }
 
@@ -171,9 +233,12 @@ pub struct LstmGradients<B: Backend> {
     pub bias: Tensor<B, 1>,
 }
 
-/// The autodiff node of [`LstmBackend::lstm_sequence`].
+/// The autodiff node of [`LstmBackend::lstm_sequence`] (outputs at every step) or, when
+/// `final_only`, of [`LstmBackend::lstm_final`].
 #[derive(Debug)]
-struct LstmSequenceBackward;
+struct LstmSequenceBackward {
+    final_only: bool,
+}
 
 impl<B: LstmBackend> Backward<B, 4> for LstmSequenceBackward {
     type State = LstmTrace<B>;
@@ -185,7 +250,12 @@ impl<B: LstmBackend> Backward<B, 4> for LstmSequenceBackward {
         _checkpointer: &mut Checkpointer,
     ) {
         let [sequences, input_kernel, recurrent_kernel, bias] = ops.parents;
-        let output_grad = float::<B, 3>(grads.consume::<B>(&ops.node));
+        let output_grad = grads.consume::<B>(&ops.node);
+        let output_grad = if self.final_only {
+            OutputGrad::FinalStep(float(output_grad))
+        } else {
+            OutputGrad::EveryStep(float(output_grad))
+        };
         let computed = B::lstm_backward(ops.state, output_grad, sequences.is_some());
         if let (Some(node), Some(grad)) = (sequences, computed.sequences) {
             grads.register::<B>(node.id, grad.into_primitive().tensor());
@@ -213,41 +283,74 @@ impl<B: LstmBackend, C: CheckpointStrategy> LstmBackend for Autodiff<B, C> {
         activations: LstmActivations,
         reverse: bool,
     ) -> Tensor<Self, 3> {
-        let sequences = sequences.into_primitive().tensor();
-        let input = kernels.input.into_primitive().tensor();
-        let recurrent = kernels.recurrent.into_primitive().tensor();
-        let bias = kernels.bias.into_primitive().tensor();
-        let nodes = [
-            sequences.node.clone(),
-            input.node.clone(),
-            recurrent.node.clone(),
-            bias.node.clone(),
-        ];
-        let inner_kernels = LstmKernels::<B> {
-            input: float(input.primitive),
-            recurrent: float(recurrent.primitive),
-            bias: float(bias.primitive),
-        };
-        let inner_sequences = float::<B, 3>(sequences.primitive);
-        let output = match LstmSequenceBackward
-            .prepare::<C>(nodes)
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                match B::lstm_forward(inner_sequences, inner_kernels, activations, reverse, true) {
-                    (outputs, Some(trace)) => prep.finish(trace, outputs.into_primitive().tensor()),
-                    (_, None) => unreachable!("lstm_forward keeps the trace it is asked for"),
-                }
-            }
-            OpsKind::UnTracked(prep) => {
-                let outputs =
-                    B::lstm_sequence(inner_sequences, inner_kernels, activations, reverse);
-                prep.finish(outputs.into_primitive().tensor())
-            }
-        };
-        Tensor::from_primitive(TensorPrimitive::Float(output))
+        record(sequences, kernels, activations, reverse, false)
     }
+
+    fn lstm_final(
+        sequences: Tensor<Self, 3>,
+        kernels: LstmKernels<Self>,
+        activations: LstmActivations,
+        reverse: bool,
+    ) -> Tensor<Self, 2> {
+        record(sequences, kernels, activations, reverse, true)
+    }
+}
+
+/// Runs the op on the inner backend and records it as one autodiff node: its output is the
+/// hidden state at every step (`D` = 3), or at the final step only when `final_only` (`D` = 2).
+fn record<B: LstmBackend, C: CheckpointStrategy, const D: usize>(
+    sequences: Tensor<Autodiff<B, C>, 3>,
+    kernels: LstmKernels<Autodiff<B, C>>,
+    activations: LstmActivations,
+    reverse: bool,
+    final_only: bool,
+) -> Tensor<Autodiff<B, C>, D> {
+    let sequences = sequences.into_primitive().tensor();
+    let input = kernels.input.into_primitive().tensor();
+    let recurrent = kernels.recurrent.into_primitive().tensor();
+    let bias = kernels.bias.into_primitive().tensor();
+    let nodes = [
+        sequences.node.clone(),
+        input.node.clone(),
+        recurrent.node.clone(),
+        bias.node.clone(),
+    ];
+    let inner_kernels = LstmKernels::<B> {
+        input: float(input.primitive),
+        recurrent: float(recurrent.primitive),
+        bias: float(bias.primitive),
+    };
+    let inner_sequences = float::<B, 3>(sequences.primitive);
+    let output = match (LstmSequenceBackward { final_only })
+        .prepare::<C>(nodes)
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let (outputs, trace) =
+                B::lstm_forward(inner_sequences, inner_kernels, activations, reverse, true);
+            let trace = trace.expect("lstm_forward keeps the trace it is asked for");
+            let output = if final_only {
+                final_step(outputs, reverse).into_primitive().tensor()
+            } else {
+                outputs.into_primitive().tensor()
+            };
+            prep.finish(trace, output)
+        }
+        OpsKind::UnTracked(prep) => {
+            let output = if final_only {
+                B::lstm_final(inner_sequences, inner_kernels, activations, reverse)
+                    .into_primitive()
+                    .tensor()
+            } else {
+                B::lstm_sequence(inner_sequences, inner_kernels, activations, reverse)
+                    .into_primitive()
+                    .tensor()
+            };
+            prep.finish(output)
+        }
+    };
+    Tensor::from_primitive(TensorPrimitive::Float(output))
 }
 
 impl LstmBackend for burn_ndarray::NdArray {
@@ -263,7 +366,7 @@ impl LstmBackend for burn_ndarray::NdArray {
 
     fn lstm_backward(
         trace: LstmTrace<Self>,
-        output_grad: Tensor<Self, 3>,
+        output_grad: OutputGrad<Self>,
         want_sequences: bool,
     ) -> LstmGradients<Self> {
         cpu::backward(trace, output_grad, want_sequences)
@@ -367,26 +470,38 @@ mod tests {
                         tensor_ops::forward(sequences, kernels, activations, reverse, true);
                     assert_close(&format!("{label} outputs"), ours, reference);
 
-                    let output_grad = random([batch, steps, hidden]);
-                    let ours = cpu::backward(our_trace.expect("kept"), output_grad.clone(), true);
-                    let reference =
-                        tensor_ops::backward(reference_trace.expect("kept"), output_grad, true);
-                    assert_close(
-                        &format!("{label} d sequences"),
-                        ours.sequences.expect("asked for"),
-                        reference.sequences.expect("asked for"),
-                    );
-                    assert_close(
-                        &format!("{label} d input kernel"),
-                        ours.input_kernel,
-                        reference.input_kernel,
-                    );
-                    assert_close(
-                        &format!("{label} d recurrent kernel"),
-                        ours.recurrent_kernel,
-                        reference.recurrent_kernel,
-                    );
-                    assert_close(&format!("{label} d bias"), ours.bias, reference.bias);
+                    let (our_trace, reference_trace) =
+                        (our_trace.expect("kept"), reference_trace.expect("kept"));
+                    // The CPU kernel reads a final-step gradient as it is; the tensor-op version
+                    // writes it into zeros at every other step first.
+                    for output_grad in [
+                        OutputGrad::EveryStep(random([batch, steps, hidden])),
+                        OutputGrad::FinalStep(random([batch, hidden])),
+                    ] {
+                        let label = match output_grad {
+                            OutputGrad::EveryStep(_) => format!("{label} every step"),
+                            OutputGrad::FinalStep(_) => format!("{label} final step"),
+                        };
+                        let ours = cpu::backward(our_trace.clone(), output_grad.clone(), true);
+                        let reference =
+                            tensor_ops::backward(reference_trace.clone(), output_grad, true);
+                        assert_close(
+                            &format!("{label} d sequences"),
+                            ours.sequences.expect("asked for"),
+                            reference.sequences.expect("asked for"),
+                        );
+                        assert_close(
+                            &format!("{label} d input kernel"),
+                            ours.input_kernel,
+                            reference.input_kernel,
+                        );
+                        assert_close(
+                            &format!("{label} d recurrent kernel"),
+                            ours.recurrent_kernel,
+                            reference.recurrent_kernel,
+                        );
+                        assert_close(&format!("{label} d bias"), ours.bias, reference.bias);
+                    }
                 }
             }
         }

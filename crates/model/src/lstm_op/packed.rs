@@ -48,6 +48,35 @@ impl PackedMatrix {
         }
     }
 
+    /// Packs the transpose of `matrix`, row-major `[columns, depth]`: what [`pack`](Self::pack)
+    /// makes of the transposed copy, without making that copy first.
+    pub(super) fn pack_transposed(matrix: &[f32], depth: usize, columns: usize) -> Self {
+        assert_eq!(matrix.len(), depth * columns, "matrix is [columns, depth]");
+        let mut panels = vec![0.0; columns.div_ceil(PANEL) * depth * PANEL];
+        if depth > 0 {
+            for (p, panel) in panels.chunks_exact_mut(depth * PANEL).enumerate() {
+                let first = p * PANEL;
+                let width = PANEL.min(columns - first);
+                // Row `first + j` of `matrix` is column `j` of this panel.
+                for (j, row) in matrix
+                    .chunks_exact(depth)
+                    .skip(first)
+                    .take(width)
+                    .enumerate()
+                {
+                    for (packed, value) in panel.chunks_exact_mut(PANEL).zip(row) {
+                        packed[j] = *value;
+                    }
+                }
+            }
+        }
+        Self {
+            depth,
+            columns,
+            panels,
+        }
+    }
+
     /// `out = a·b`, or `out += a·b` when `accumulate`: `a` row-major `[rows, depth]`, `out`
     /// row-major `[rows, columns]`.
     pub(super) fn multiply_into(&self, a: &[f32], out: &mut [f32], accumulate: bool) {
@@ -280,6 +309,22 @@ mod tests {
             packed.multiply_into(&a[..split * depth], top, false);
             packed.multiply_into(&a[split * depth..], bottom, false);
             assert_eq!(whole, parts, "split after row {split}");
+        }
+    }
+
+    #[test]
+    fn packing_the_transpose_equals_packing_a_transposed_copy() {
+        for (depth, columns) in [(1, 1), (5, 3), (7, 33), (64, 70)] {
+            let matrix = values(columns * depth, 5);
+            let mut transposed = vec![0.0; depth * columns];
+            for (c, row) in matrix.chunks_exact(depth).enumerate() {
+                for (k, value) in row.iter().enumerate() {
+                    transposed[k * columns + c] = *value;
+                }
+            }
+            let direct = PackedMatrix::pack_transposed(&matrix, depth, columns);
+            let copied = PackedMatrix::pack(&transposed, depth, columns);
+            assert_eq!(direct.panels, copied.panels, "[{depth}, {columns}]");
         }
     }
 

@@ -6,6 +6,7 @@ use burn::tensor::activation;
 
 use super::{
     batch_major, step_major, LstmActivations, LstmGradients, LstmKernels, LstmTrace, Nonlinearity,
+    OutputGrad,
 };
 
 impl Nonlinearity {
@@ -105,9 +106,12 @@ pub fn forward<B: Backend>(
 /// See [`LstmBackend::lstm_backward`](super::LstmBackend::lstm_backward).
 pub fn backward<B: Backend>(
     trace: LstmTrace<B>,
-    output_grad: Tensor<B, 3>,
+    output_grad: OutputGrad<B>,
     want_sequences: bool,
 ) -> LstmGradients<B> {
+    let batch = output_grad.batch();
+    let steps = trace.cells.dims()[0] / batch;
+    let output_grad = output_grad.every_step(steps, trace.reverse);
     let [batch, steps, hidden] = output_grad.dims();
     let activations = trace.activations;
     let output_grad = step_major(output_grad, trace.reverse);
