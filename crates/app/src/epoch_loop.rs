@@ -26,6 +26,7 @@ use model::RecurrentRegressor;
 use model::TrainingBackend;
 
 use crate::artifacts::{ArtifactDir, EpochRecord};
+use crate::checkpoints::{CheckpointSchedule, CHECKPOINT_INTERVAL};
 use crate::schedule::{EarlyStopping, EpochRate, LrSchedule};
 use crate::shuffle::{epoch_seed, EpochShuffled};
 
@@ -201,6 +202,7 @@ impl<B: TrainingBackend> SupervisedLearningStrategy<Components<B>> for EpochLoop
         let mut checkpointer = components.checkpointer;
         let interrupter = components.interrupter;
         let started = Instant::now();
+        let mut schedule = CheckpointSchedule::new(CHECKPOINT_INTERVAL);
 
         let resume = self.resume.lock().unwrap_or_else(|p| p.into_inner()).take();
         let (mut history, mut best_model) = match resume {
@@ -301,8 +303,14 @@ impl<B: TrainingBackend> SupervisedLearningStrategy<Components<B>> for EpochLoop
             };
             self.print(&record);
             history.push(record);
+            let stops_early = self
+                .plan
+                .early_stopping
+                .is_some_and(|stopping| stopping.state(&monitored(&history)).stop);
             if let Some(checkpointer) = &mut checkpointer {
-                checkpointer.checkpoint(&learner, epoch, &components.event_store);
+                if schedule.due(epoch == self.plan.epochs || stops_early) {
+                    checkpointer.checkpoint(&learner, epoch, &components.event_store);
+                }
             }
             last_good = (learner.model(), epoch);
             if let Err(failure) = self.artifacts.save_history(&history) {

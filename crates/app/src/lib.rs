@@ -6,6 +6,7 @@
 pub mod artifacts;
 pub mod backend;
 pub mod bench;
+pub mod checkpoints;
 pub mod cli;
 pub mod commands;
 pub mod epoch_loop;

@@ -8,7 +8,6 @@ use burn::data::dataset::{Dataset, InMemDataset};
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::AdamWConfig;
 use burn::record::Recorder;
-use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::logger::InMemoryMetricLogger;
 use burn::train::metric::LossMetric;
 use burn::train::{Learner, LearnerOptimizerRecord, SupervisedTraining, TrainingStrategy};
@@ -18,6 +17,7 @@ use model::TrainingBackend;
 
 use crate::artifacts::{without_panics, ArtifactDir, EpochRecord, ModelRecorder};
 use crate::backend::BackendJob;
+use crate::checkpoints::KeepLastSaved;
 use crate::cli::TrainArgs;
 use crate::epoch_loop::{Components, EpochLoop, LoopOutcome, LoopPlan, ResumePoint, StopReason};
 use crate::evaluate::{evaluate, Evaluation};
@@ -400,7 +400,7 @@ pub fn fit<B: TrainingBackend>(
         // Burn would otherwise install a global logger and panic hook of its own.
         .with_application_logger(None)
         .with_file_checkpointer(ModelRecorder::new())
-        .with_checkpointing_strategy(KeepLastNCheckpoints::new(2))
+        .with_checkpointing_strategy(KeepLastSaved::new(2))
         .with_training_strategy(TrainingStrategy::Custom(epoch_loop.clone()));
     let reporter = EpochReporter::new(supervised.interrupter());
     interrupt::arm(supervised.interrupter());
