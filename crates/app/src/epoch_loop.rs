@@ -92,6 +92,8 @@ pub struct LoopOutcome {
     pub stop: StopReason,
     /// The epoch whose weights the returned model holds.
     pub model_epoch: usize,
+    /// The last epoch with a checkpoint, which `--resume` continues from (0: none).
+    pub checkpoint_epoch: usize,
     /// A failure writing the per-epoch files, which stops training.
     pub error: Option<String>,
 }
@@ -210,6 +212,10 @@ impl<B: TrainingBackend> SupervisedLearningStrategy<Components<B>> for EpochLoop
             None => (Vec::new(), None),
         };
         let resumed_epochs = history.len();
+        let mut checkpoint_epoch = resumed_epochs;
+        // The last complete epoch when it has no checkpoint yet, kept (a clone shares the
+        // tensors) so that a stop before the next checkpoint still saves it.
+        let mut unsaved: Option<(Learner<Components<B>>, usize)> = None;
         let elapsed_before = history.last().map_or(0.0, |r| r.elapsed_seconds);
         if resumed_epochs > 0 {
             if let Some(checkpointer) = &checkpointer {
@@ -310,6 +316,10 @@ impl<B: TrainingBackend> SupervisedLearningStrategy<Components<B>> for EpochLoop
             if let Some(checkpointer) = &mut checkpointer {
                 if schedule.due(epoch == self.plan.epochs || stops_early) {
                     checkpointer.checkpoint(&learner, epoch, &components.event_store);
+                    checkpoint_epoch = epoch;
+                    unsaved = None;
+                } else {
+                    unsaved = Some((learner.clone(), epoch));
                 }
             }
             last_good = (learner.model(), epoch);
@@ -355,12 +365,18 @@ impl<B: TrainingBackend> SupervisedLearningStrategy<Components<B>> for EpochLoop
             // Interrupted or diverged: the last complete, finite epoch.
             _ => last_good,
         };
+        // Stopped (interrupted, diverged, a file error) between two checkpoints.
+        if let (Some(checkpointer), Some((learner, epoch))) = (&mut checkpointer, unsaved) {
+            checkpointer.checkpoint(&learner, epoch, &components.event_store);
+            checkpoint_epoch = epoch;
+        }
         // Dropping the checkpointer waits for its files to be written.
         drop(checkpointer);
         *self.outcome.lock().unwrap_or_else(|p| p.into_inner()) = Some(LoopOutcome {
             history,
             stop,
             model_epoch,
+            checkpoint_epoch,
             error,
         });
         (model, processor)

@@ -168,6 +168,7 @@ impl BackendJob for TrainJob {
             history,
             stop,
             model_epoch,
+            checkpoint_epoch,
             error,
         } = outcome;
         if let Some(error) = error {
@@ -179,9 +180,14 @@ impl BackendJob for TrainJob {
             artifacts.model_path(),
         ];
         let dir = artifacts.root().display().to_string();
-        let resume_hint = format!(
-            "`app train --resume --artifact-dir {dir}` with the same flags continues from there"
-        );
+        // Checkpoints come at most once a second, so the last may be a few epochs back.
+        let resume_hint = match checkpoint_epoch {
+            0 => "it stopped before its first checkpoint, so `app train` starts it afresh".into(),
+            epoch => format!(
+                "`app train --resume --artifact-dir {dir}` with the same flags continues from \
+                 epoch {epoch}, its last checkpoint"
+            ),
+        };
         match stop {
             StopReason::Interrupted => {
                 if history.is_empty() {
@@ -423,6 +429,7 @@ pub fn fit<B: TrainingBackend>(
         history: Vec::new(),
         stop: StopReason::Completed,
         model_epoch: 0,
+        checkpoint_epoch: 0,
         error: Some("Burn's Learner did not run the training loop".to_string()),
     });
     (result.model, outcome)
