@@ -309,12 +309,10 @@ impl<B: TrainingBackend> SupervisedLearningStrategy<Components<B>> for EpochLoop
             };
             self.print(&record);
             history.push(record);
-            let stops_early = self
-                .plan
-                .early_stopping
-                .is_some_and(|stopping| stopping.state(&monitored(&history)).stop);
+            // An epoch the schedule skips is kept in `unsaved`, which every early exit
+            // (early stopping included) checkpoints after the loop.
             if let Some(checkpointer) = &mut checkpointer {
-                if schedule.due(epoch == self.plan.epochs || stops_early) {
+                if schedule.due(epoch == self.plan.epochs) {
                     checkpointer.checkpoint(&learner, epoch, &components.event_store);
                     checkpoint_epoch = epoch;
                     unsaved = None;
@@ -365,7 +363,7 @@ impl<B: TrainingBackend> SupervisedLearningStrategy<Components<B>> for EpochLoop
             // Interrupted or diverged: the last complete, finite epoch.
             _ => last_good,
         };
-        // Stopped (interrupted, diverged, a file error) between two checkpoints.
+        // Stopped (early stopping, interrupted, diverged, a file error) between two checkpoints.
         if let (Some(checkpointer), Some((learner, epoch))) = (&mut checkpointer, unsaved) {
             checkpointer.checkpoint(&learner, epoch, &components.event_store);
             checkpoint_epoch = epoch;
