@@ -8,50 +8,40 @@
 //! initialisation stay Burn's, so saved runs, Keras initialisation and the PyTorch fixture all
 //! still apply; the gradients reach the per-gate parameters through the concatenation.
 
-use burn::nn::Lstm;
+use burn::module::Param;
+use burn::nn::{GateController, Linear, Lstm};
 use burn::prelude::*;
 
 use crate::lstm_op::{LstmActivations, LstmBackend, LstmKernels, Nonlinearity};
 
 /// The fused kernels of `lstm`, gates in the order input, forget, output, cell (the three
-/// sigmoid gates first, so one activation covers them).
-fn fused_kernels<B: Backend>(lstm: &Lstm<B>) -> LstmKernels<B> {
+/// sigmoid gates first, so one activation covers them), joined by
+/// [`LstmBackend::lstm_join_gates`]: three autodiff nodes and one addition per call.
+fn fused_kernels<B: LstmBackend>(lstm: &Lstm<B>) -> LstmKernels<B> {
     let gates = [
         &lstm.input_gate,
         &lstm.forget_gate,
         &lstm.output_gate,
         &lstm.cell_gate,
     ];
-    let input = Tensor::cat(
-        gates
+    let input = B::lstm_join_gates(gates.map(|gate| gate.input_transform.weight.val()));
+    let recurrent = B::lstm_join_gates(gates.map(|gate| gate.hidden_transform.weight.val()));
+    // Burn's LSTM has both biases on every gate or none (`LstmConfig::bias`).
+    let biases = |transform: fn(&GateController<B>) -> &Linear<B>| {
+        let biases = gates.map(|gate| transform(gate).bias.as_ref().map(Param::val));
+        biases
             .iter()
-            .map(|gate| gate.input_transform.weight.val())
-            .collect(),
-        1,
-    );
-    let recurrent = Tensor::cat(
-        gates
-            .iter()
-            .map(|gate| gate.hidden_transform.weight.val())
-            .collect(),
-        1,
-    );
-    let device = input.device();
-    let bias = Tensor::cat(
-        gates
-            .iter()
-            .map(|gate| {
-                let biases = [&gate.input_transform.bias, &gate.hidden_transform.bias];
-                biases
-                    .into_iter()
-                    .flatten()
-                    .map(|bias| bias.val())
-                    .reduce(|a, b| a + b)
-                    .unwrap_or_else(|| Tensor::zeros([lstm.d_hidden], &device))
-            })
-            .collect(),
-        0,
-    );
+            .all(Option::is_some)
+            .then(|| B::lstm_join_gates(biases.map(|bias| bias.expect("checked above"))))
+    };
+    let bias = match (
+        biases(|gate| &gate.input_transform),
+        biases(|gate| &gate.hidden_transform),
+    ) {
+        (Some(input), Some(hidden)) => input + hidden,
+        (Some(bias), None) | (None, Some(bias)) => bias,
+        (None, None) => Tensor::zeros([4 * lstm.d_hidden], &input.device()),
+    };
     LstmKernels {
         input,
         recurrent,

@@ -733,6 +733,39 @@ fn backward_on_threads(
     }
 }
 
+/// See [`LstmBackend::lstm_join_gates`](super::LstmBackend::lstm_join_gates): each row of the
+/// result is the four gates' rows one after the other.
+pub fn join_gates<const D: usize>(gates: [Tensor<Cpu, D>; 4]) -> Tensor<Cpu, D> {
+    let mut shape = gates[0].dims();
+    let columns = shape[D - 1];
+    let gates = gates.map(shared);
+    let rows = gates[0].len() / columns.max(1);
+    let mut joined = Vec::with_capacity(4 * rows * columns);
+    for row in 0..rows {
+        for gate in &gates {
+            joined.extend_from_slice(&slice(gate)[row * columns..][..columns]);
+        }
+    }
+    shape[D - 1] = 4 * columns;
+    tensor(joined, shape)
+}
+
+/// See [`LstmBackend::lstm_split_gates`](super::LstmBackend::lstm_split_gates).
+pub fn split_gates<const D: usize>(joined: Tensor<Cpu, D>) -> [Tensor<Cpu, D>; 4] {
+    let mut shape = joined.dims();
+    let columns = shape[D - 1] / 4;
+    shape[D - 1] = columns;
+    let joined = shared(joined);
+    let rows = joined.len() / (4 * columns).max(1);
+    std::array::from_fn(|gate| {
+        let mut part = Vec::with_capacity(rows * columns);
+        for row in slice(&joined).chunks_exact((4 * columns).max(1)) {
+            part.extend_from_slice(&row[gate * columns..][..columns]);
+        }
+        tensor(part, shape)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -816,6 +849,66 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The row-copy join and split equal `Tensor::cat` and `narrow` (what every other backend
+    /// runs), for vectors, matrices, a transposed (non-contiguous) matrix and one column per
+    /// gate, and split undoes join.
+    #[test]
+    fn joining_and_splitting_gates_equal_cat_and_narrow() {
+        let _rng = crate::backend_rng();
+        let device = Default::default();
+        let matrix = |rows: usize, columns: usize| {
+            Tensor::<Cpu, 2>::random([rows, columns], Distribution::Normal(0.0, 1.0), &device)
+        };
+        let transposed = std::array::from_fn(|_| matrix(5, 3).transpose());
+        for gates in [
+            std::array::from_fn(|_| matrix(3, 4)),
+            std::array::from_fn(|_| matrix(2, 1)),
+            transposed,
+        ] {
+            let joined = join_gates(gates.clone());
+            assert_eq!(
+                values(joined.clone()),
+                values(Tensor::cat(gates.to_vec(), 1)),
+                "join of {:?}",
+                gates[0].dims()
+            );
+            let width = gates[0].dims()[1];
+            for (gate, (part, original)) in split_gates(joined.clone())
+                .into_iter()
+                .zip(gates)
+                .enumerate()
+            {
+                assert_eq!(part.dims(), original.dims());
+                assert_eq!(
+                    values(part),
+                    values(joined.clone().narrow(1, gate * width, width))
+                );
+                assert_eq!(
+                    values(
+                        split_gates(join_gates([
+                            original.clone(),
+                            original.clone(),
+                            original.clone(),
+                            original.clone()
+                        ]))[gate]
+                            .clone()
+                    ),
+                    values(original)
+                );
+            }
+        }
+        let vectors: [Tensor<Cpu, 1>; 4] = std::array::from_fn(|gate| {
+            Tensor::from_floats([gate as f32, 10.0 + gate as f32], &device)
+        });
+        let joined = join_gates(vectors);
+        assert_eq!(
+            values(joined.clone()),
+            [0.0, 10.0, 1.0, 11.0, 2.0, 12.0, 3.0, 13.0]
+        );
+        let parts = split_gates(joined).map(values);
+        assert_eq!(parts[2], [2.0, 12.0]);
     }
 
     #[test]

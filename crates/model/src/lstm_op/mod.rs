@@ -89,6 +89,22 @@ pub trait LstmBackend: Backend {
             reverse,
         )
     }
+
+    /// The four gates' weights side by side along the last axis, in the fused kernels' layout:
+    /// four `[.., columns]` tensors → `[.., 4·columns]`. `Tensor::cat` does the same, but on
+    /// NdArray it copies element by element through a generic iterator (W3: a fifth of the
+    /// training thread's serial time), and its autodiff node slices the gradient just as
+    /// slowly; NdArray overrides both directions with row copies.
+    fn lstm_join_gates<const D: usize>(gates: [Tensor<Self, D>; 4]) -> Tensor<Self, D> {
+        Tensor::cat(gates.into(), D - 1)
+    }
+
+    /// The inverse of [`lstm_join_gates`](LstmBackend::lstm_join_gates): `[.., 4·columns]` →
+    /// four `[.., columns]`.
+    fn lstm_split_gates<const D: usize>(joined: Tensor<Self, D>) -> [Tensor<Self, D>; 4] {
+        let width = joined.dims()[D - 1] / 4;
+        std::array::from_fn(|gate| joined.clone().narrow(D - 1, gate * width, width))
+    }
 }
 
 /// The hidden state of the last step processed: `[batch, steps, hidden]` → `[batch, hidden]`.
@@ -272,6 +288,30 @@ impl<B: LstmBackend> Backward<B, 4> for LstmSequenceBackward {
     }
 }
 
+/// The autodiff node of [`LstmBackend::lstm_join_gates`]: each gate's gradient is its block
+/// of columns of the joined gradient.
+#[derive(Debug)]
+struct JoinGatesBackward<const D: usize>;
+
+impl<B: LstmBackend, const D: usize> Backward<B, 4> for JoinGatesBackward<D> {
+    type State = ();
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 4>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let joined = float::<B, D>(grads.consume::<B>(&ops.node));
+        let parts = B::lstm_split_gates(joined);
+        for (parent, grad) in ops.parents.into_iter().zip(parts) {
+            if let Some(node) = parent {
+                grads.register::<B>(node.id, grad.into_primitive().tensor());
+            }
+        }
+    }
+}
+
 fn float<B: Backend, const D: usize>(primitive: B::FloatTensorPrimitive) -> Tensor<B, D> {
     Tensor::from_primitive(TensorPrimitive::Float(primitive))
 }
@@ -293,6 +333,19 @@ impl<B: LstmBackend, C: CheckpointStrategy> LstmBackend for Autodiff<B, C> {
         reverse: bool,
     ) -> Tensor<Self, 2> {
         record(sequences, kernels, activations, reverse, true)
+    }
+
+    fn lstm_join_gates<const D: usize>(gates: [Tensor<Self, D>; 4]) -> Tensor<Self, D> {
+        let gates = gates.map(|gate| gate.into_primitive().tensor());
+        let nodes = gates.each_ref().map(|gate| gate.node.clone());
+        let inner = gates.map(|gate| float::<B, D>(gate.primitive));
+        let joined = B::lstm_join_gates(inner).into_primitive().tensor();
+        // Compute-bound, as `record`: nothing to recompute under a checkpointing strategy.
+        let joined = JoinGatesBackward::<D>
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateless(joined);
+        Tensor::from_primitive(TensorPrimitive::Float(joined))
     }
 }
 
@@ -370,6 +423,14 @@ impl LstmBackend for burn_ndarray::NdArray {
         want_sequences: bool,
     ) -> LstmGradients<Self> {
         cpu::backward(trace, output_grad, want_sequences)
+    }
+
+    fn lstm_join_gates<const D: usize>(gates: [Tensor<Self, D>; 4]) -> Tensor<Self, D> {
+        cpu::join_gates(gates)
+    }
+
+    fn lstm_split_gates<const D: usize>(joined: Tensor<Self, D>) -> [Tensor<Self, D>; 4] {
+        cpu::split_gates(joined)
     }
 }
 
