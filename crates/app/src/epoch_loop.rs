@@ -14,7 +14,6 @@ use std::time::Instant;
 use burn::data::dataloader::Progress;
 use burn::module::AutodiffModule;
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::AdamW;
 use burn::prelude::*;
 use burn::train::{
     EventProcessorTraining, InferenceStep, Learner, LearnerEvent, LearningComponentsMarker,
@@ -22,8 +21,8 @@ use burn::train::{
     TrainingItem, ValidLoader,
 };
 use data::SequenceItem;
-use model::RecurrentRegressor;
 use model::TrainingBackend;
+use model::{FusedAdamW, RecurrentRegressor};
 
 use crate::artifacts::{ArtifactDir, EpochRecord};
 use crate::checkpoints::{CheckpointSchedule, CHECKPOINT_INTERVAL};
@@ -35,7 +34,7 @@ pub type Components<B> = LearningComponentsMarker<
     B,
     EpochRate,
     RecurrentRegressor<B>,
-    OptimizerAdaptor<AdamW, RecurrentRegressor<B>, B>,
+    OptimizerAdaptor<FusedAdamW, RecurrentRegressor<B>, B>,
 >;
 
 /// What the loop is asked to do.

@@ -6,14 +6,13 @@ use anyhow::{bail, Context, Result};
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::{Dataset, InMemDataset};
 use burn::optim::grad_clipping::GradientClippingConfig;
-use burn::optim::AdamWConfig;
 use burn::record::Recorder;
 use burn::train::logger::InMemoryMetricLogger;
 use burn::train::metric::LossMetric;
 use burn::train::{Learner, LearnerOptimizerRecord, SupervisedTraining, TrainingStrategy};
 use data::{SequenceBatcher, SequenceItem, SyntheticDataset};
-use model::RecurrentRegressor;
 use model::TrainingBackend;
+use model::{FusedAdamW, RecurrentRegressor};
 
 use crate::artifacts::{without_panics, ArtifactDir, EpochRecord, ModelRecorder};
 use crate::backend::BackendJob;
@@ -410,15 +409,12 @@ pub fn fit<B: TrainingBackend>(
         .with_training_strategy(TrainingStrategy::Custom(epoch_loop.clone()));
     let reporter = EpochReporter::new(supervised.interrupter());
     interrupt::arm(supervised.interrupter());
-    let optimizer = AdamWConfig::new()
-        .with_epsilon(training.adam_epsilon as f32)
-        .with_weight_decay(training.weight_decay as f32)
-        .with_grad_clipping(
+    let optimizer = FusedAdamW::new(training.adam_epsilon as f32, training.weight_decay as f32)
+        .init(
             training
                 .grad_clip
-                .map(|norm| GradientClippingConfig::Norm(norm as f32)),
-        )
-        .init();
+                .map(|norm| GradientClippingConfig::Norm(norm as f32).init()),
+        );
     let result = supervised
         .renderer(reporter)
         .launch(Learner::new(model, optimizer, rate));

@@ -16,14 +16,17 @@
 //! ```
 
 pub mod activation;
+pub mod adam;
 pub mod cell;
 pub mod fused_lstm;
 pub mod keras_init;
 pub mod lstm_op;
+mod ndarray_buffers;
 pub mod regressor;
 pub mod step;
 
 pub use activation::{CellActivation, GateActivation};
+pub use adam::{AdamBackend, FusedAdamW};
 pub use cell::CellKind;
 pub use lstm_op::{LstmBackend, TrainingBackend};
 pub use regressor::{RecurrentLayer, RecurrentRegressor, RecurrentRegressorConfig};

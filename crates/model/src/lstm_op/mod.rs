@@ -33,6 +33,8 @@ use burn_autodiff::grads::Gradients;
 use burn_autodiff::ops::{Backward, Ops, OpsKind};
 use burn_autodiff::Autodiff;
 
+use crate::adam::AdamBackend;
+
 /// A backend that can run [`lstm_sequence`](LstmBackend::lstm_sequence).
 ///
 /// The default methods are written in tensor operations and fit every backend; `Autodiff<B>`
@@ -152,14 +154,15 @@ impl<B: Backend> OutputGrad<B> {
 }
 
 /// The training backends: autodiff over a backend that runs the LSTM op too (validation and
-/// inference run on the inner backend).
+/// inference run on the inner backend) and [`AdamBackend`]'s update.
 pub trait TrainingBackend:
-    LstmBackend + burn::tensor::backend::AutodiffBackend<InnerBackend: LstmBackend>
+    LstmBackend + burn::tensor::backend::AutodiffBackend<InnerBackend: LstmBackend + AdamBackend>
 {
 }
 
 impl<B> TrainingBackend for B where
-    B: LstmBackend + burn::tensor::backend::AutodiffBackend<InnerBackend: LstmBackend>
+    B: LstmBackend
+        + burn::tensor::backend::AutodiffBackend<InnerBackend: LstmBackend + AdamBackend>
 {
 }
 
