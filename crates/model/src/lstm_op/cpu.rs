@@ -217,17 +217,33 @@ fn rows_of_every_step<'a>(
     blocks
 }
 
-/// Runs `job` once per item, the last on this thread and the others on their own threads.
+/// Runs `job` once per item, the last on this thread and the others on [`helpers`]' threads.
 fn on_threads<T: Send>(mut items: Vec<T>, job: impl Fn(T) + Sync) {
     let own = items.pop();
-    std::thread::scope(|scope| {
+    let job = &job;
+    helpers().in_place_scope(|scope| {
         for item in items {
-            scope.spawn(|| job(item));
+            scope.spawn(move |_| job(item));
         }
         if let Some(item) = own {
             job(item);
         }
     });
+}
+
+/// Threads kept between calls, one fewer than [`available_threads`] since the calling thread
+/// takes a share too (idle pool threads spin a while before they sleep, and a spare one took
+/// time from the two that work). A thread started per call, as `std::thread::scope` does, cost
+/// tens of microseconds and a cold allocator heap, three times per training batch.
+fn helpers() -> &'static rayon::ThreadPool {
+    static HELPERS: OnceLock<rayon::ThreadPool> = OnceLock::new();
+    HELPERS.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(available_threads().saturating_sub(1).max(1))
+            .thread_name(|index| format!("lstm-kernel-{index}"))
+            .build()
+            .expect("a thread pool starts")
+    })
 }
 
 /// Runs `job` compiled for the widest SIMD instructions this CPU has (AVX-512, AVX2+FMA, ...,
