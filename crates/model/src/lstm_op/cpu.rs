@@ -168,9 +168,10 @@ fn gemm_on_threads(a: ArrayView2<'_, f32>, b: ArrayView2<'_, f32>, c: &mut [f32]
     });
 }
 
-/// Below this many floating-point operations per thread, starting a thread costs more than it
-/// saves: a thread start and the first allocations on it cost tens of µs, and the tutorial (13
-/// MFLOP per backward pass) measured faster on one thread than on two.
+/// Below this many floating-point operations per thread, handing work to another thread costs
+/// more than it saves: the tutorial (13 MFLOP per backward pass) measured faster on one thread
+/// than on two, with threads started per call and again with the kept pool ([`helpers`]; at
+/// 2 MFLOP the whole `app train` took 375 ms against 355, medians of six alternating runs).
 const MIN_FLOPS_PER_THREAD: f64 = 16e6;
 /// Each thread's rows in the per-step products: fewer than this leave the GEMM's 8-row tiles
 /// mostly empty.
