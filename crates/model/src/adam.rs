@@ -5,8 +5,8 @@
 //! corrections, square root, division, update), each a pass over memory and a fresh
 //! allocation, on the training thread: 11% of that thread's time in W2, 14% in the tutorial
 //! (perf). [`AdamBackend::adam_step`] is the same update; its default is Burn's sequence of
-//! tensor operations, and NdArray's is one loop over the values with the same arithmetic in the
-//! same order, so both give Burn's results to the bit. The optimizer keeps Burn's state type
+//! tensor operations, and NdArray's is three vectorised passes over the values with the same
+//! arithmetic in the same order, so both give Burn's results to the bit. The optimizer keeps Burn's state type
 //! ([`AdamWState`]), so saved optimizer states load either way.
 
 use burn::optim::adaptor::OptimizerAdaptor;
@@ -120,10 +120,14 @@ impl AdamBackend for NdArray {
         let (correction_1, correction_2) = (1f32 - beta_1.powi(time), 1f32 - beta_2.powi(time));
         let decay_rate = step.learning_rate * step.weight_decay as f64;
         let (keep, rate) = ((1.0 - decay_rate) as f32, step.learning_rate as f32);
-        // Branch-free passes, so that they vectorise (scalar division and square root chained
-        // per value took 5 ns each: 6% of the tutorial's training thread).
         if started {
-            update_moments(&mut first, &mut second, grad, [beta_1, beta_2], [factor_1, factor_2]);
+            update_moments(
+                &mut first,
+                &mut second,
+                grad,
+                [beta_1, beta_2],
+                [factor_1, factor_2],
+            );
         } else {
             start_moments(&mut first, &mut second, grad, [factor_1, factor_2]);
         }
@@ -167,7 +171,7 @@ fn start_moments(m: &mut [f32], v: &mut [f32], g: &[f32], factors: [f32; 2]) {
     }
 }
 
-/// `p = keep·p - rate·(m/c1) / (sqrt(v/c2) + ε)`. Without decay `keep` is exactly 1, and
+/// `p = p·keep - (m/c1) / (√(v/c2) + ε)·rate`, in that order. Without decay `keep` is exactly 1, and
 /// `x·1 = x` for every float: Burn's update.
 fn update_parameter(
     p: &mut [f32],
@@ -327,7 +331,10 @@ mod tests {
         for weight_decay in [0.0f32, 0.05] {
             let layer: Linear<Train> = LinearConfig::new(3, 2).init(&device);
             // Parameters are initialised lazily, and a clone made before would draw its own.
-            let _ = (layer.weight.val(), layer.bias.as_ref().map(|bias| bias.val()));
+            let _ = (
+                layer.weight.val(),
+                layer.bias.as_ref().map(|bias| bias.val()),
+            );
             let mut ours = FusedAdamW::new(1e-7, weight_decay).init::<Train, Linear<Train>>(None);
             let mut burns = AdamWConfig::new()
                 .with_epsilon(1e-7)
