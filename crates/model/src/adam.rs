@@ -6,8 +6,8 @@
 //! allocation, on the training thread: 11% of that thread's time in W2, 14% in the tutorial
 //! (perf). [`AdamBackend::adam_step`] is the same update; its default is Burn's sequence of
 //! tensor operations, and NdArray's is three vectorised passes over the values with the same
-//! arithmetic in the same order, so both give Burn's results to the bit. The optimizer keeps Burn's state type
-//! ([`AdamWState`]), so saved optimizer states load either way.
+//! arithmetic in the same order, so both give Burn's results to the bit. The optimizer keeps
+//! Burn's state type ([`AdamWState`]), so saved optimizer states load either way.
 
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::grad_clipping::GradientClipping;
@@ -59,39 +59,37 @@ fn tensor_op_step<B: Backend, const D: usize>(
     moments: Option<[Tensor<B, D>; 2]>,
     step: AdamStep,
 ) -> [Tensor<B, D>; 3] {
-    {
-        let factor_1 = 1.0 - step.beta_1;
-        let factor_2 = 1.0 - step.beta_2;
-        let (first, second) = match moments {
-            Some([first, second]) => (
-                first
-                    .mul_scalar(step.beta_1)
-                    .add(grad.clone().mul_scalar(factor_1)),
-                second
-                    .mul_scalar(step.beta_2)
-                    .add(grad.square().mul_scalar(factor_2)),
-            ),
-            None => (
-                grad.clone().mul_scalar(factor_1),
-                grad.square().mul_scalar(factor_2),
-            ),
-        };
-        let time = step.time as i32;
-        let first_corrected = first.clone().div_scalar(1f32 - step.beta_1.powi(time));
-        let second_corrected = second.clone().div_scalar(1f32 - step.beta_2.powi(time));
-        let delta = first_corrected.div(second_corrected.sqrt().add_scalar(step.epsilon));
-        let decay_rate = step.learning_rate * step.weight_decay as f64;
-        let decayed = if decay_rate == 0.0 {
-            parameter
-        } else {
-            parameter.mul_scalar(1.0 - decay_rate)
-        };
-        [
-            decayed - delta.mul_scalar(step.learning_rate),
-            first,
-            second,
-        ]
-    }
+    let factor_1 = 1.0 - step.beta_1;
+    let factor_2 = 1.0 - step.beta_2;
+    let (first, second) = match moments {
+        Some([first, second]) => (
+            first
+                .mul_scalar(step.beta_1)
+                .add(grad.clone().mul_scalar(factor_1)),
+            second
+                .mul_scalar(step.beta_2)
+                .add(grad.square().mul_scalar(factor_2)),
+        ),
+        None => (
+            grad.clone().mul_scalar(factor_1),
+            grad.square().mul_scalar(factor_2),
+        ),
+    };
+    let time = step.time as i32;
+    let first_corrected = first.clone().div_scalar(1f32 - step.beta_1.powi(time));
+    let second_corrected = second.clone().div_scalar(1f32 - step.beta_2.powi(time));
+    let delta = first_corrected.div(second_corrected.sqrt().add_scalar(step.epsilon));
+    let decay_rate = step.learning_rate * step.weight_decay as f64;
+    let decayed = if decay_rate == 0.0 {
+        parameter
+    } else {
+        parameter.mul_scalar(1.0 - decay_rate)
+    };
+    [
+        decayed - delta.mul_scalar(step.learning_rate),
+        first,
+        second,
+    ]
 }
 
 impl AdamBackend for NdArray {
@@ -171,8 +169,8 @@ fn start_moments(m: &mut [f32], v: &mut [f32], g: &[f32], factors: [f32; 2]) {
     }
 }
 
-/// `p = p·keep - (m/c1) / (√(v/c2) + ε)·rate`, in that order. Without decay `keep` is exactly 1, and
-/// `x·1 = x` for every float: Burn's update.
+/// `p = p·keep - (m/c1) / (√(v/c2) + ε)·rate`, in that order. Without decay `keep` is exactly
+/// 1, and `x·1 = x` for every float: Burn's update.
 fn update_parameter(
     p: &mut [f32],
     m: &[f32],
@@ -285,7 +283,7 @@ mod tests {
         tensor.into_data().to_vec::<f32>().expect("floats")
     }
 
-    /// NdArray's one-pass update equals the tensor-operation one exactly (what every other
+    /// NdArray's three-pass update equals the tensor-operation one exactly (what every other
     /// backend runs), on the first update and a later one, with and without weight decay.
     #[test]
     fn cpu_update_equals_the_tensor_operations_to_the_bit() {
