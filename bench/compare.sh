@@ -91,5 +91,17 @@ if "W1" in workloads:
     keras_fit = median([result(f"keras_W1_r{r}", "RESULT ").get("fit_s", float("nan")) for r in range(1, reps + 1)])
     print(f"W1 whole `app train` process {train:.2f} s; PyTorch fit {torch_fit:.2f} s "
           f"(ratio {train / torch_fit:.2f}, target <= 0.5); Keras fit {keras_fit:.2f} s")
+# The VM's speed moves between repetitions, so each repetition's own ratio says more than the
+# ratio of the medians above.
+print("each repetition, ours ÷ PyTorch in that repetition:")
+for w in workloads:
+    ratios = [result(f"ours_{w}_r{r}", "bench-result ")["train_sequences_per_second"]
+              / result(f"torch_{w}_r{r}", "RESULT ")["train_seq_per_s_steady"]
+              for r in range(1, reps + 1)]
+    print(f"  {w} throughput " + " ".join(f"{x:.2f}" for x in ratios))
+if "W1" in workloads:
+    ratios = [time_report(f"ours_train_r{r}")[0] / result(f"torch_W1_r{r}", "RESULT ")["fit_s"]
+              for r in range(1, reps + 1)]
+    print("  W1 process / PyTorch fit " + " ".join(f"{x:.2f}" for x in ratios))
 print("throughput: ours from `app bench` (all epochs), PyTorch and Keras steady state (epochs 2+)")
 PY
