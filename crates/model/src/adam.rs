@@ -258,14 +258,7 @@ impl<B: AdamBackend> SimpleOptimizer<B> for FusedAdamW {
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &B::Device) -> Self::State<D> {
-        let momentum = state.momentum;
-        let momentum = AdaptiveMomentumState {
-            moment_1: momentum.moment_1.to_device(device),
-            moment_2: momentum.moment_2.to_device(device),
-            max_moment_2: momentum.max_moment_2.map(|max| max.to_device(device)),
-            time: momentum.time,
-        };
-        AdamWState::new(momentum)
+        AdamWState::new(state.momentum.to_device(device))
     }
 }
 
