@@ -86,10 +86,18 @@ pub trait LstmBackend: Backend {
         activations: LstmActivations,
         reverse: bool,
     ) -> Tensor<Self, 2> {
-        final_step(
+        Self::lstm_final_step(
             Self::lstm_sequence(sequences, kernels, activations, reverse),
             reverse,
         )
+    }
+
+    /// The hidden state of the last step processed, out of
+    /// [`lstm_sequence`](LstmBackend::lstm_sequence)'s outputs: `[batch, steps, hidden]` →
+    /// `[batch, hidden]`. A slice and a reshape; NdArray copies the step's rows directly (its
+    /// reshape copies value by value through a generic iterator).
+    fn lstm_final_step(outputs: Tensor<Self, 3>, reverse: bool) -> Tensor<Self, 2> {
+        final_step(outputs, reverse)
     }
 
     /// The four gates' weights side by side along the last axis, in the fused kernels' layout:
@@ -387,7 +395,9 @@ fn record<B: LstmBackend, C: CheckpointStrategy, const D: usize>(
                 B::lstm_forward(inner_sequences, inner_kernels, activations, reverse, true);
             let trace = trace.expect("lstm_forward keeps the trace it is asked for");
             let output = if final_only {
-                final_step(outputs, reverse).into_primitive().tensor()
+                B::lstm_final_step(outputs, reverse)
+                    .into_primitive()
+                    .tensor()
             } else {
                 outputs.into_primitive().tensor()
             };
@@ -426,6 +436,10 @@ impl LstmBackend for burn_ndarray::NdArray {
         want_sequences: bool,
     ) -> LstmGradients<Self> {
         cpu::backward(trace, output_grad, want_sequences)
+    }
+
+    fn lstm_final_step(outputs: Tensor<Self, 3>, reverse: bool) -> Tensor<Self, 2> {
+        cpu::final_step(outputs, reverse)
     }
 
     fn lstm_join_gates<const D: usize>(gates: [Tensor<Self, D>; 4]) -> Tensor<Self, D> {
