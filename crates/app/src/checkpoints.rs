@@ -5,8 +5,8 @@
 //! three files for Burn's writer thread, which the end of the run then waits for. Checkpoints now
 //! come at most once per [`CHECKPOINT_INTERVAL`], and always after the last epoch; a run that
 //! stops early checkpoints its last complete epoch on the way out (the epoch loop keeps it), so
-//! only a run killed outright resumes from further back. `history.csv` is still written after
-//! every epoch.
+//! only a run killed outright resumes from further back. `history.csv` is written with each
+//! checkpoint and when the run ends.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
