@@ -167,6 +167,9 @@ pub fn final_step(outputs: Tensor<Cpu, 3>, reverse: bool) -> Tensor<Cpu, 2> {
     };
     // `to_owned` copies a contiguous view in one piece, any other element by element.
     let state = array.index_axis(Axis(1), time).to_owned().into_shared();
+    // Without a trace (inference) nothing else holds the hidden states: the next batch's
+    // forward pass takes their buffer instead of a fresh one (W3: 13 MB per batch).
+    spare::give_back_array(array);
     Tensor::from_primitive(TensorPrimitive::Float(NdArrayTensor::from(state)))
 }
 
