@@ -322,8 +322,9 @@ impl<B: TrainingBackend> SupervisedLearningStrategy<Components<B>> for EpochLoop
             }
             last_good = (learner.model(), epoch);
             // With each checkpoint, which `--resume` needs it to reach, not after every epoch:
-            // replacing the file (an ext4 rename over a file flushes it) cost the tutorial 7% of
-            // its run. `train` writes it again however the run ends.
+            // replacing the file each epoch (an `fsync`, then a rename over the old file, which
+            // ext4 flushes) cost the tutorial about a seventh of its run. `train` writes it again
+            // however the run ends.
             if due {
                 if let Err(failure) = self.artifacts.save_history(&history) {
                     error = Some(format!("{failure:#}"));
