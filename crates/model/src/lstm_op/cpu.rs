@@ -135,7 +135,7 @@ fn batch_major_view(rows: &ArcArray<f32, IxDyn>, batch: usize, reverse: bool) ->
 /// [`super::step_major`] for NdArray: `[batch, steps, width]` as step-major rows
 /// (`[steps·batch, width]`, processing order), one row copy per sequence and step. The tensor
 /// version's reshape of a transposed view copies value by value through ndarray's generic
-/// iterator: with W2's one feature, 5% of training went there.
+/// iterator: with W2's one feature, 5% of the training thread's `perf` samples went there.
 fn step_major_rows(sequences: Tensor<Cpu, 3>, reverse: bool) -> Tensor<Cpu, 2> {
     let [batch, steps, width] = sequences.dims();
     let values = shared(sequences);
