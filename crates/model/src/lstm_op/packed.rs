@@ -191,7 +191,10 @@ impl Tile<'_> {
             return self.rows_scalar(a, out, row, ROWS);
         }
         // The sums stay in registers only if every loop below has a length known at compile
-        // time and every index is provably in bounds (else LLVM keeps them on the stack).
+        // time and every index is provably in bounds (else LLVM keeps them on the stack), and
+        // only while they stay in this function: moved into a helper through `&mut`, or viewed
+        // through a helper's returned array, they were stored after every multiply-add (W2 at
+        // half speed).
         let mut sums = [[simd.splat_f32s(0.0); VECTORS]; ROWS];
         let a_rows: [&[f32]; ROWS] = std::array::from_fn(|r| &a[(row + r) * depth..][..depth]);
         let (panel_rows, _) = S::as_simd_f32s(panel).0.as_chunks::<VECTORS>();
