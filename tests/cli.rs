@@ -572,6 +572,19 @@ fn bench_quick_prints_a_row_per_workload() {
             "{row}"
         );
     }
+    // The achieved GFLOP/s are read against the machine's peak, measured on one core and on all.
+    let peak = stdout
+        .lines()
+        .find(|line| line.starts_with("CPU peak, measured: "))
+        .unwrap_or_else(|| panic!("no CPU peak line: {stdout}"));
+    let rates: Vec<f64> = peak
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    assert!(
+        rates.len() >= 2 && rates[..2].iter().all(|v| *v > 0.0),
+        "{peak}"
+    );
 }
 
 #[test]

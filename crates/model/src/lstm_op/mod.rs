@@ -21,8 +21,11 @@
 mod cpu;
 mod outer_sums;
 mod packed;
+mod peak;
 mod spare;
 mod tensor_ops;
+
+pub use peak::measured_peak_gflops;
 
 use burn::nn::activation::Activation;
 use burn::prelude::*;
