@@ -12,7 +12,7 @@ Its windowing helper stops one sample short of each part's end, so it scores 46 
 47 targets of the test part (1958-02 .. 1960-12), which is what our `forecast` scores.
 
 usage: PY bench/airpassengers_keras.py [--seeds 0-14] [--gates sigmoid|hard-sigmoid-keras2]
-       where PY has keras 3 + tensorflow (bench/compare.sh's header says how to build it).
+       where PY has keras 3 + tensorflow (`bash bench/reference/make_venv.sh` builds one).
 Prints one JSON line per seed and a summary line.
 """
 import argparse

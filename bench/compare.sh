@@ -2,31 +2,46 @@
 # Side-by-side speed of this project and the reference PyTorch and Keras implementations of the
 # workloads W1-W3 (README, "Speed"), run alternately on this machine, with ratios.
 #
+#   bash bench/reference/make_venv.sh      # once: the Python side's virtualenv, from PyPI
 #   bench/compare.sh                       # W1 W2 W3, one round
 #   REPS=3 WORKLOADS="W2 W3" bench/compare.sh
 #
-# Needs the reference scripts bench_torch.py and bench_keras.py (ANCHORS, default
-# ../shared/anchors/python beside the project; they are not part of this repository) and a Python
-# with torch 2.15 and Keras 3 / TensorFlow (PY, default the virtualenv their run_all.sh builds:
-# ~/.cache/lstm-anchors/venv; `PHASES=venv bash $ANCHORS/run_all.sh` creates it from PyPI).
+# The reference scripts are bench/reference/torch_bench.py and keras_bench.py (PyTorch 2.15,
+# Keras 3.15 on TensorFlow 2.21; bench/reference/README.md says what they measure and how they
+# compare with the earlier scripts). Environment:
+#   PY         the Python that runs them (default the virtualenv make_venv.sh makes,
+#              ${LSTM_BENCH_VENV:-~/.cache/lstm-bench/venv}/bin/python)
+#   ANCHORS    the folder of the reference scripts (default bench/reference); a folder holding
+#              bench_torch.py and bench_keras.py instead (the older scripts, with the same
+#              command line and RESULT lines) works too
+#   REPS, WORKLOADS, OUT (where each run's output is kept; default a new temporary folder)
 # Our side runs `app bench --only W` (training and inference throughput, peak memory) and, for W1,
 # the whole `app train` process, both in the dev profile as the README builds them.
 # Each round runs, per workload: ours, PyTorch (2 threads, its faster setting here), Keras.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-ANCHORS=${ANCHORS:-$ROOT/../shared/anchors/python}
-PY=${PY:-$HOME/.cache/lstm-anchors/venv/bin/python}
+ANCHORS=${ANCHORS:-$ROOT/bench/reference}
+PY=${PY:-${LSTM_BENCH_VENV:-$HOME/.cache/lstm-bench/venv}/bin/python}
 REPS=${REPS:-1}
 WORKLOADS=${WORKLOADS:-"W1 W2 W3"}
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 
-for need in "$ANCHORS/bench_torch.py" "$ANCHORS/bench_keras.py" "$PY"; do
+if [ -e "$ANCHORS/torch_bench.py" ]; then
+  TORCH_BENCH=$ANCHORS/torch_bench.py KERAS_BENCH=$ANCHORS/keras_bench.py
+else
+  TORCH_BENCH=$ANCHORS/bench_torch.py KERAS_BENCH=$ANCHORS/bench_keras.py
+fi
+for need in "$TORCH_BENCH" "$KERAS_BENCH"; do
   if [ ! -e "$need" ]; then
-    echo "error: $need not found; set ANCHORS and PY (see the comment at the top of $0)" >&2
+    echo "error: $need not found; set ANCHORS to the reference scripts' folder (see the top of $0)" >&2
     exit 1
   fi
 done
+if [ ! -x "$PY" ]; then
+  echo "error: no Python at $PY; make it with bash $ROOT/bench/reference/make_venv.sh, or set PY" >&2
+  exit 1
+fi
 cd "$ROOT"
 cargo build -q -p app
 APP=$ROOT/target/debug/app
@@ -46,8 +61,8 @@ for rep in $(seq 1 "$REPS"); do
     if [ "$w" = W1 ]; then
       record "ours_train_r$rep" "$APP" train --artifact-dir "$OUT/train_r$rep"
     fi
-    record "torch_${w}_r$rep" "$PY" "$ANCHORS/bench_torch.py" --workload "$w" --threads 2
-    record "keras_${w}_r$rep" "$PY" "$ANCHORS/bench_keras.py" --workload "$w"
+    record "torch_${w}_r$rep" "$PY" "$TORCH_BENCH" --workload "$w" --threads 2
+    record "keras_${w}_r$rep" "$PY" "$KERAS_BENCH" --workload "$w"
   done
 done
 
