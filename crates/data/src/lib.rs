@@ -25,6 +25,8 @@ pub use batcher::{SequenceBatch, SequenceBatcher};
 pub use error::DataError;
 pub use numpy_random::NumpyRandomState;
 pub use scaler::{ScaleKind, Scaler};
-pub use series::{load_csv, ColumnRef, FillPolicy, SeriesCsvOptions, SeriesError, TimeSeries};
+pub use series::{
+    load_csv, read_csv, ColumnRef, FillPolicy, SeriesCsvOptions, SeriesError, TimeSeries,
+};
 pub use synthetic::{SequenceItem, SyntheticConfig, SyntheticDataset};
 pub use windows::{ChronologicalSplit, TooShort, WindowDataset, WindowSpec};

@@ -4,14 +4,16 @@ use serde::{Deserialize, Serialize};
 
 /// Which scaling to fit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum ScaleKind {
-    /// To `[0, 1]` over the fitted values.
+    /// To [0, 1] over the fitted values.
     #[default]
+    #[cfg_attr(feature = "clap", value(name = "minmax"))]
     MinMax,
     /// To zero mean and unit (population) standard deviation.
     Standard,
-    /// Leave values as they are.
+    /// Not at all.
     None,
 }
 
@@ -27,6 +29,16 @@ pub struct Scaler {
 }
 
 impl Scaler {
+    /// A scaler of `kind` that is not fitted yet: the identity until [`Scaler::fit`] replaces it.
+    /// A run's configuration holds one of these until training fits it on the training part.
+    pub fn unfitted(kind: ScaleKind) -> Self {
+        Self {
+            kind,
+            offset: 0.0,
+            scale: 1.0,
+        }
+    }
+
     /// Fits `kind` to `values` (the training part only, so nothing leaks from later data).
     pub fn fit(kind: ScaleKind, values: &[f64]) -> Self {
         let n = values.len().max(1) as f64;

@@ -40,9 +40,10 @@ impl fmt::Display for ColumnRef {
 
 /// What to do with empty, NaN or infinite cells in the value column.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum FillPolicy {
-    /// Refuse them, naming the first one.
+    /// Refuse empty, NaN and infinite cells, naming the first.
     #[default]
     None,
     /// Repeat the last valid value (the first valid value before any).
@@ -140,10 +141,7 @@ pub enum SeriesError {
         value: String,
     },
     /// A cell is empty, NaN or infinite and no fill policy was given.
-    #[error(
-        "{path}, line {line}, column {column}: {what} value; repair with --fill previous or \
-         --fill linear"
-    )]
+    #[error("{path}, line {line}, column {column}: {what} value")]
     Missing {
         /// The file.
         path: PathBuf,
@@ -164,22 +162,32 @@ pub enum SeriesError {
     },
 }
 
-/// Reads one column of `path` as a series. A header is detected: selecting a column by name
-/// requires one; otherwise the first row is a header when its value cell is not a number.
-/// Blank lines are skipped (so in a one-column file, write a missing value as `NaN`).
+/// Reads one column of the CSV file `path` as a series; see [`read_csv`].
 pub fn load_csv(path: &Path, options: &SeriesCsvOptions) -> Result<TimeSeries, SeriesError> {
-    let csv_error = |source| SeriesError::Csv {
-        path: path.to_path_buf(),
-        source,
-    };
     let file = std::fs::File::open(path).map_err(|source| SeriesError::Io {
         path: path.to_path_buf(),
         source,
     })?;
+    read_csv(file, path, options)
+}
+
+/// Reads one column of CSV text from `input` as a series; `path` names the source in errors
+/// (a file name, or a label such as `<stdin>`). A header is detected: selecting a column by name
+/// requires one; otherwise the first row is a header when its value cell is not a number.
+/// Blank lines are skipped (so in a one-column file, write a missing value as `NaN`).
+pub fn read_csv(
+    input: impl std::io::Read,
+    path: &Path,
+    options: &SeriesCsvOptions,
+) -> Result<TimeSeries, SeriesError> {
+    let csv_error = |source| SeriesError::Csv {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(file);
+        .from_reader(input);
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|error| match error.kind() {
@@ -443,9 +451,7 @@ mod tests {
         ] {
             let text = message(&format!("t,v\n1,1\n2,{cell}\n3,3\n"), &options("v"));
             assert!(
-                text.contains(&format!(
-                    "line 3, column 'v': {what} value; repair with --fill"
-                )),
+                text.contains(&format!("line 3, column 'v': {what} value")),
                 "{text}"
             );
         }

@@ -57,8 +57,7 @@ impl WindowSpec {
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error(
     "the {part} part has {len} values, too few for one window of {window} inputs and {horizon} \
-     targets ({needed} values); use a longer series, a smaller --window or --horizon, or a larger \
-     --{part}-fraction"
+     targets ({needed} values)"
 )]
 pub struct TooShort {
     /// `training` or `test`.
