@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// Replaces tanh in the cell candidate and in `h = o · act(c)`; the gates stay sigmoid, as with
 /// Keras' `LSTM(activation=...)`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum CellActivation {
     /// `max(0, x)`: the tutorial's `activation='relu'`. Unbounded, so it can diverge with large
@@ -39,6 +40,7 @@ impl fmt::Display for CellActivation {
 
 /// The activation of the LSTM's and GRU's gates (Keras' `recurrent_activation`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum GateActivation {
     /// The logistic sigmoid: Keras 3's and PyTorch's gates.

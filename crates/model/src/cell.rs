@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// The recurrent cell of every layer of a [`RecurrentRegressor`](crate::RecurrentRegressor).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum CellKind {
     /// Long short-term memory: four gates, a hidden and a cell state (the tutorial's layer).
