@@ -6,60 +6,41 @@
 //!
 //! Run: `cargo run -p app --example airpassengers [EPOCHS]` (default 300).
 
-use anyhow::{bail, Context, Result};
-use app::artifacts::ArtifactDir;
-use app::backend::run_on;
-use app::cli::{BackendKind, ScaleFit};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use app::data::{read_csv, ColumnRef, SeriesCsvOptions};
 use app::metrics::table;
-use app::run_config::{DataSource, RunConfig, SeriesConfig, TrainingConfig};
-use app::train::{TrainJob, TrainOutcome};
-use data::{ColumnRef, FillPolicy, ScaleKind, Scaler};
-use model::RecurrentRegressorConfig;
+use app::{RunConfig, SeriesConfig, Training, TrainingConfig};
+use burn_autodiff::Autodiff;
+use burn_ndarray::NdArray;
 
 fn main() -> Result<()> {
     let epochs = match std::env::args().nth(1) {
         Some(text) => text.parse().context("EPOCHS must be a positive integer")?,
         None => 300,
     };
-    let csv = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/data/airpassengers.csv"
-    );
-    let (window, horizon) = (12, 1);
-    let series = SeriesConfig::new(
-        csv.into(),
-        ColumnRef::Name("passengers".into()),
-        FillPolicy::None,
-        window,
-        horizon,
-        0.2,
-        0.1,
-        // The kind of scaling; `train` fits it on the training part.
-        Scaler::fit(ScaleKind::MinMax, &[]),
-        ScaleFit::Train,
-    )
-    .with_date_column(Some(ColumnRef::Name("month".into())))
-    .with_season(Some(12));
-    let config = RunConfig::new(
-        RecurrentRegressorConfig::new().with_outputs(horizon),
-        DataSource::Series(series),
-        TrainingConfig::new(epochs, 8, 1e-3, 1e-7, 0, "ndarray".to_string()),
-    );
-    let artifacts = ArtifactDir::create(std::env::temp_dir().join("lstm-airpassengers-example"))?;
-    let report = run_on(
-        BackendKind::Ndarray,
-        TrainJob {
-            config,
-            artifacts,
-            resume: false,
-        },
-    )?;
-    let TrainOutcome::Series(outcome) = &report.outcome else {
-        bail!("a series run reports forecasts");
+    let csv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/data/airpassengers.csv");
+    let series = SeriesConfig::new(csv.clone(), ColumnRef::Name("passengers".into()))
+        .with_date_column(Some(ColumnRef::Name("month".into())))
+        .with_window(12)
+        .with_season(Some(12));
+    // Any `Read` will do (a file, a socket, a string); the path is what the config records.
+    let options = SeriesCsvOptions {
+        column: series.column.clone(),
+        date_column: series.date_column.clone(),
+        fill: series.fill,
     };
+    let values = read_csv(std::fs::File::open(&csv)?, &csv, &options)?;
+    let config = RunConfig::series(series)
+        .with_training(TrainingConfig::new().with_epochs(epochs).with_batch_size(8));
+    let run = Training::new(config)
+        .with_series(values)
+        .run::<Autodiff<NdArray>>(&Default::default())?;
+    let outcome = run.report.outcome.as_ref().and_then(|o| o.forecast());
+    let outcome = outcome.context("a complete run on a series")?;
     print!("{}", table(&outcome.metrics));
     let next = outcome.forecast.future.first().copied().unwrap_or(f64::NAN);
     println!("forecast for 1961-01: {next:.1} thousand passengers");
-    println!("run saved in {}", report.artifacts.root().display());
     Ok(())
 }

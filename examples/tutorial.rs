@@ -3,45 +3,28 @@
 //!
 //! Run: `cargo run -p app --example tutorial [EPOCHS]` (default 100).
 
-use anyhow::{bail, Context, Result};
-use app::artifacts::ArtifactDir;
-use app::backend::run_on;
-use app::cli::BackendKind;
+use anyhow::{Context, Result};
 use app::evaluate::loss_line;
-use app::run_config::{DataSource, RunConfig, TrainingConfig};
-use app::train::{TrainJob, TrainOutcome};
-use data::SyntheticConfig;
-use model::RecurrentRegressorConfig;
+use app::{RunConfig, Training, TrainingConfig};
+use burn_autodiff::Autodiff;
+use burn_ndarray::NdArray;
 
 fn main() -> Result<()> {
     let epochs = match std::env::args().nth(1) {
         Some(text) => text.parse().context("EPOCHS must be a positive integer")?,
         None => 100,
     };
-    // The tutorial: np.random.seed(0); X = randn(100, 10, 1); Adam(1e-3, eps 1e-7); batch 32.
-    let config = RunConfig::new(
-        RecurrentRegressorConfig::new(),
-        DataSource::Synthetic(SyntheticConfig::new()),
-        TrainingConfig::new(epochs, 32, 1e-3, 1e-7, 0, "ndarray".to_string()),
-    );
-    let artifacts = ArtifactDir::create(std::env::temp_dir().join("lstm-tutorial-example"))?;
-    let report = run_on(
-        BackendKind::Ndarray,
-        TrainJob {
-            config,
-            artifacts,
-            resume: false,
-        },
-    )?;
-    let TrainOutcome::Synthetic(evaluation) = &report.outcome else {
-        bail!("the tutorial trains on the synthetic data");
-    };
-    println!("{}", loss_line(evaluation.mse));
-    let loss = |record: Option<&app::artifacts::EpochRecord>| record.map_or(f64::NAN, |r| r.loss);
+    // np.random.seed(0); X = randn(100, 10, 1); Adam(1e-3, eps 1e-7); batch 32: the defaults.
+    let config = RunConfig::tutorial().with_training(TrainingConfig::new().with_epochs(epochs));
+    let run = Training::new(config).run::<Autodiff<NdArray>>(&Default::default())?;
+    let mse = run.mse().context("a complete run on the synthetic data")?;
+    println!("{}", loss_line(mse));
+    let history = &run.report.history;
+    let loss = |record: Option<&app::EpochRecord>| record.map_or(f64::NAN, |r| r.loss);
     println!(
         "first/last epoch loss: {:.3e} / {:.3e}",
-        loss(report.history.first()),
-        loss(report.history.last())
+        loss(history.first()),
+        loss(history.last())
     );
     Ok(())
 }

@@ -693,8 +693,31 @@ fn unwritable_artifact_dir_is_named() {
 mod wgpu {
     use super::*;
 
+    /// Whether this machine has a wgpu adapter (a GPU driver or Mesa's software Vulkan driver).
+    /// Without one the test is skipped with its reason, unless `LSTM_REQUIRE_WGPU` is set (CI
+    /// sets it, and installs Mesa), which makes the missing adapter a failure.
+    fn adapter_or_skip(test: &str) -> bool {
+        match app::backend::wgpu_adapter_available() {
+            Ok(()) => true,
+            Err(error) if std::env::var_os("LSTM_REQUIRE_WGPU").is_some() => {
+                panic!("{test}: LSTM_REQUIRE_WGPU is set but {error}")
+            }
+            Err(error) => {
+                eprintln!(
+                    "skipped {test}: {error} (install Mesa's software Vulkan driver, Debian's \
+                     mesa-vulkan-drivers, to run it on the CPU; LSTM_REQUIRE_WGPU=1 makes this a \
+                     failure)"
+                );
+                false
+            }
+        }
+    }
+
     #[test]
     fn train_on_wgpu_through_the_vulkan_driver() {
+        if !adapter_or_skip("train_on_wgpu_through_the_vulkan_driver") {
+            return;
+        }
         let work = tempfile::tempdir().expect("temporary directory");
         let run: PathBuf = work.path().join("run");
         let run = run.to_str().expect("UTF-8 temp path");

@@ -4,15 +4,21 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
 use burn::module::Module;
 use burn::prelude::Backend;
 use model::RecurrentRegressor;
 use serde::{Deserialize, Serialize};
 
-use crate::run_config::RunConfig;
+use crate::config::RunConfig;
+use crate::error::{Context, Error, Result};
+use crate::metrics::MetricsReport;
+use crate::run::RunOutcome;
 
 pub use crate::recorder::ModelRecorder;
+
+/// What a writer given to [`write_atomically`] returns: any error, which becomes the cause of
+/// `cannot write PATH`.
+pub type WriteResult = std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
 /// One line of the loss history.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -48,7 +54,7 @@ impl ArtifactDir {
         Self { root: root.into() }
     }
 
-    /// Creates the directory (and its parents) so that `train` can write into it.
+    /// Creates the directory (and its parents) so that training can write into it.
     pub fn create(root: impl Into<PathBuf>) -> Result<Self> {
         let dir = Self::new(root);
         fs::create_dir_all(&dir.root).with_context(|| {
@@ -154,18 +160,18 @@ impl ArtifactDir {
         let path = self.manifest_path();
         if !path.exists() {
             self.require(&self.config_path())?;
-            bail!(
-                "the run in {} is incomplete ({} is missing: `train` did not finish, or is still \
-                 running); run `app train --artifact-dir {}` again",
-                self.root.display(),
-                path.display(),
-                self.root.display()
-            );
+            return Err(Error::IncompleteRun {
+                dir: self.root.clone(),
+                manifest: path,
+            });
         }
         let text =
             fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let manifest: Manifest = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a manifest written by `train`", path.display()))?;
+        let manifest: Manifest = serde_json::from_str(&text).map_err(|source| Error::NotOurs {
+            path: path.clone(),
+            what: "a manifest written by `train`",
+            source: Box::new(source),
+        })?;
         for name in &manifest.files {
             self.require(&self.root.join(name))?;
         }
@@ -174,14 +180,29 @@ impl ArtifactDir {
 
     fn require(&self, path: &Path) -> Result<()> {
         if !path.exists() {
-            bail!(
-                "no trained model in {}: {} does not exist; run `app train --artifact-dir {}` first",
-                self.root.display(),
-                path.display(),
-                self.root.display()
-            );
+            return Err(Error::NoRun {
+                dir: self.root.clone(),
+                missing: path.to_path_buf(),
+            });
         }
         Ok(())
+    }
+
+    /// Writes what a finished or stopped run keeps, after its `config.json`: `metrics.json` for a
+    /// series run's outcome, `history.csv`, `model.mpk`, and last `manifest.json`, which lists
+    /// the files a later command needs.
+    pub fn save_run<B: Backend>(
+        &self,
+        history: &[EpochRecord],
+        model: RecurrentRegressor<B>,
+        outcome: Option<&RunOutcome>,
+    ) -> Result<()> {
+        if let Some(RunOutcome::Series(forecast)) = outcome {
+            self.save_metrics(&forecast.metrics)?;
+        }
+        self.save_history(history)?;
+        self.save_model(model)?;
+        self.finish_run(&[self.config_path(), self.history_path(), self.model_path()])
     }
 
     /// Writes `config.json`.
@@ -198,34 +219,30 @@ impl ArtifactDir {
         self.read_config()
     }
 
-    /// Reads `config.json` without asking for a finished run (`train --resume` reads the
+    /// Reads `config.json` without asking for a finished run (resuming a run reads the
     /// configuration of interrupted ones).
     pub fn read_config(&self) -> Result<RunConfig> {
         let path = self.config_path();
         self.require(&path)?;
         let text =
             fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let not_ours = || {
-            format!(
-                "{} is not a run configuration written by `train`",
-                path.display()
-            )
+        let not_ours = |source: serde_json::Error| Error::NotOurs {
+            path: path.clone(),
+            what: "a run configuration written by `train`",
+            source: Box::new(source),
         };
-        let value: serde_json::Value = serde_json::from_str(&text).with_context(not_ours)?;
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(not_ours)?;
         let version = value
             .get("format_version")
             .and_then(serde_json::Value::as_u64);
         if version != Some(u64::from(RunConfig::FORMAT_VERSION)) {
-            bail!(
-                "{} was written by another version of this app (format {}, this one reads {}); \
-                 run `app train --artifact-dir {}` again",
-                path.display(),
-                version.map_or("unknown".to_string(), |v| v.to_string()),
-                RunConfig::FORMAT_VERSION,
-                self.root.display()
-            );
+            return Err(Error::OtherFormat {
+                path,
+                found: version,
+                expected: RunConfig::FORMAT_VERSION,
+            });
         }
-        serde_json::from_value(value).with_context(not_ours)
+        serde_json::from_value(value).map_err(not_ours)
     }
 
     /// Writes `model.mpk`.
@@ -261,11 +278,14 @@ impl ArtifactDir {
         // Burn's decoder panics on some damaged files (a corrupted parameter id, for one) instead
         // of returning an error; both become the same clean error here.
         let loaded = without_panics(|| model.load_file(path, &ModelRecorder::new(), device));
+        let damaged = |source: Box<dyn std::error::Error + Send + Sync>| Error::DamagedModel {
+            path: path.to_path_buf(),
+            source,
+        };
         let model = match loaded {
-            Ok(result) => result.map_err(anyhow::Error::from),
-            Err(panic) => Err(anyhow::anyhow!("the file is damaged ({panic})")),
-        }
-        .with_context(|| format!("cannot load the model from {}", path.display()))?;
+            Ok(result) => result.map_err(|error| damaged(Box::new(error)))?,
+            Err(panic) => return Err(damaged(format!("the file is damaged ({panic})").into())),
+        };
         let found = model.parameter_shapes();
         if found != expected {
             let count = |shapes: &[Vec<usize>]| -> usize {
@@ -274,18 +294,15 @@ impl ArtifactDir {
                     .map(|shape| shape.iter().product::<usize>())
                     .sum()
             };
-            bail!(
-                "{} does not match {}: the weights hold {} parameters in {} tensors, the \
-                 configuration ({}) needs {} in {}; run `app train --artifact-dir {}` again",
-                path.display(),
-                self.config_path().display(),
-                count(&found),
-                found.len(),
-                config.model.describe(),
-                count(&expected),
-                expected.len(),
-                self.root.display()
-            );
+            return Err(Error::WeightsMismatch {
+                weights: path.to_path_buf(),
+                config: self.config_path(),
+                architecture: config.model.describe(),
+                found_parameters: count(&found),
+                found_tensors: found.len(),
+                expected_parameters: count(&expected),
+                expected_tensors: expected.len(),
+            });
         }
         Ok(model)
     }
@@ -306,7 +323,7 @@ impl ArtifactDir {
     }
 
     /// Writes `metrics.json`.
-    pub fn save_metrics(&self, metrics: &crate::metrics::MetricsReport) -> Result<()> {
+    pub fn save_metrics(&self, metrics: &MetricsReport) -> Result<()> {
         write_atomically(&self.metrics_path(), |file| {
             serde_json::to_writer_pretty(&mut *file, metrics)?;
             file.write_all(b"\n")?;
@@ -334,11 +351,10 @@ impl ArtifactDir {
         reader
             .deserialize()
             .collect::<Result<Vec<EpochRecord>, _>>()
-            .with_context(|| {
-                format!(
-                    "{} is not a loss history written by `train`",
-                    path.display()
-                )
+            .map_err(|source| Error::NotOurs {
+                path: path.clone(),
+                what: "a loss history written by `train`",
+                source: Box::new(source),
             })
     }
 }
@@ -373,11 +389,14 @@ fn save_weights<B: Backend>(model: RecurrentRegressor<B>, path: &Path) -> Result
 /// complete, so that readers never see a half-written file.
 pub fn write_atomically(
     path: &Path,
-    write: impl FnOnce(&mut BufWriter<fs::File>) -> Result<()>,
+    write: impl FnOnce(&mut BufWriter<fs::File>) -> WriteResult,
 ) -> Result<()> {
-    let file_name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let file_name = path.file_name().ok_or_else(|| {
+        Error::file(
+            format!("cannot write {}", path.display()),
+            "not a file path",
+        )
+    })?;
     let partial = path.with_file_name(format!(".{}.partial", file_name.to_string_lossy()));
     let file = fs::File::create(&partial)
         .with_context(|| format!("cannot create {}", partial.display()))?;
@@ -393,10 +412,13 @@ fn write_then_rename(
     file: fs::File,
     partial: &Path,
     path: &Path,
-    write: impl FnOnce(&mut BufWriter<fs::File>) -> Result<()>,
+    write: impl FnOnce(&mut BufWriter<fs::File>) -> WriteResult,
 ) -> Result<()> {
     let mut writer = BufWriter::new(file);
-    write(&mut writer).with_context(|| format!("cannot write {}", path.display()))?;
+    write(&mut writer).map_err(|source| Error::File {
+        what: format!("cannot write {}", path.display()),
+        source,
+    })?;
     writer
         .into_inner()
         .map_err(|error| error.into_error())
@@ -456,7 +478,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("out.txt");
         fs::write(&path, "old").expect("writable");
-        let result = write_atomically(&path, |_| bail!("disk full"));
+        let result = write_atomically(&path, |_| Err("disk full".into()));
         assert!(result.is_err());
         assert_eq!(fs::read_to_string(&path).expect("still there"), "old");
         assert_eq!(
@@ -490,24 +512,19 @@ mod tests {
         let artifacts = ArtifactDir::new(dir.path().join("nothing-here"));
         let message = format!("{:#}", artifacts.load_config().expect_err("no run"));
         assert!(message.contains("nothing-here"), "{message}");
-        assert!(message.contains("run `app train"), "{message}");
+        assert!(message.contains("config.json does not exist"), "{message}");
     }
 
     mod properties {
         use super::*;
-        use crate::cli::{Cli, Command};
         use burn_ndarray::NdArray;
-        use clap::Parser;
         use proptest::prelude::*;
 
         fn saved_run() -> (tempfile::TempDir, ArtifactDir, RunConfig) {
             let dir = tempfile::tempdir().expect("temporary directory");
             let artifacts = ArtifactDir::new(dir.path());
-            let cli = Cli::try_parse_from(["app", "train", "--hidden", "3"]).expect("valid");
-            let Command::Train(args) = cli.command else {
-                unreachable!("parsed a train command")
-            };
-            let config = RunConfig::from_args(&args);
+            let config = RunConfig::tutorial()
+                .with_model(model::RecurrentRegressorConfig::new().with_hidden(3));
             artifacts.save_config(&config).expect("writable");
             let model = config.model.init::<NdArray>(&Default::default());
             artifacts.save_model(model).expect("writable");

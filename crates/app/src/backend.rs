@@ -1,12 +1,37 @@
-//! The one place that names concrete backends. Every command is written once, generic over
-//! `B: TrainingBackend`, as a [`BackendJob`]; [`run_on`] picks the backend from the command line.
+//! The one place that names concrete backends. Library code is generic over
+//! `B: TrainingBackend`; a program that picks the backend at run time (the command line) writes
+//! its work once as a [`BackendJob`] and [`run_on`] runs it on the [`BackendKind`] chosen.
 
-use anyhow::Result;
+use std::fmt;
+
 use burn_autodiff::Autodiff;
 use burn_ndarray::{NdArray, NdArrayDevice};
 use model::TrainingBackend;
+use serde::{Deserialize, Serialize};
 
-use crate::cli::BackendKind;
+use crate::error::Result;
+
+/// Where tensors are computed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// CPU, through the ndarray crate (always available).
+    #[default]
+    Ndarray,
+    /// GPU through wgpu (Vulkan, Metal or DirectX); on a machine without a GPU, Mesa's software
+    /// Vulkan driver (lavapipe) runs it on the CPU.
+    Wgpu,
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Ndarray => "ndarray",
+            Self::Wgpu => "wgpu",
+        })
+    }
+}
 
 /// Work that can run on any training backend.
 pub trait BackendJob {
@@ -17,7 +42,7 @@ pub trait BackendJob {
     fn run<B: TrainingBackend>(self, device: B::Device) -> Result<Self::Output>;
 }
 
-/// Runs `job` on the backend the user chose.
+/// Runs `job` on the backend `kind`, on its default device.
 pub fn run_on<J: BackendJob>(kind: BackendKind, job: J) -> Result<J::Output> {
     match kind {
         BackendKind::Ndarray => job.run::<Autodiff<NdArray>>(NdArrayDevice::Cpu),
@@ -34,19 +59,30 @@ fn run_on_wgpu<J: BackendJob>(job: J) -> Result<J::Output> {
 
 #[cfg(not(feature = "wgpu"))]
 fn run_on_wgpu<J: BackendJob>(_job: J) -> Result<J::Output> {
-    anyhow::bail!(
-        "this build of app has no wgpu backend (built with --no-default-features); \
-         rebuild with the default features or use --backend ndarray"
-    )
+    Err(crate::Error::BackendNotBuilt {
+        backend: BackendKind::Wgpu,
+    })
+}
+
+/// Whether wgpu finds the adapter its default device asks for (a GPU driver, or Mesa's software
+/// Vulkan driver). Burn panics in its device thread when there is none; call this first.
+pub fn wgpu_adapter_available() -> Result<()> {
+    #[cfg(feature = "wgpu")]
+    return gpu::ensure_adapter();
+    #[cfg(not(feature = "wgpu"))]
+    Err(crate::Error::BackendNotBuilt {
+        backend: BackendKind::Wgpu,
+    })
 }
 
 #[cfg(feature = "wgpu")]
 mod gpu {
-    use anyhow::{bail, Result};
     use burn_wgpu::graphics::{AutoGraphicsApi, GraphicsApi};
 
-    /// Asks wgpu for the adapter Burn's default device will ask for, so that a machine without
-    /// a driver gets an explanation instead of Burn's panic in its device thread.
+    use super::BackendKind;
+    use crate::error::{Error, Result};
+
+    /// Asks wgpu for the adapter Burn's default device will ask for.
     pub fn ensure_adapter() -> Result<()> {
         let backend = AutoGraphicsApi::backend();
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
@@ -60,11 +96,10 @@ mod gpu {
         });
         match futures_lite::future::block_on(request) {
             Ok(_) => Ok(()),
-            Err(_) => bail!(
-                "--backend wgpu found no {backend:?} adapter: install a GPU driver, or Mesa's \
-                 software Vulkan driver to run on the CPU (Debian/Ubuntu: \
-                 apt-get install mesa-vulkan-drivers), or use --backend ndarray"
-            ),
+            Err(_) => Err(Error::NoAdapter {
+                backend: BackendKind::Wgpu,
+                api: format!("{backend:?}"),
+            }),
         }
     }
 }

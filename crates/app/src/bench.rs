@@ -1,10 +1,8 @@
-//! `bench`: training and inference speed of the fixed workloads W1–W3, each in its own process
-//! so that peak memory is its own.
+//! Training and inference speed of the fixed benchmark workloads W1–W3 (the command line's
+//! `bench` runs each in its own process, so that peak memory is its own).
 
-use std::process::Command;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
 use burn::data::dataset::Dataset;
 use data::{SyntheticConfig, SyntheticDataset};
 use model::TrainingBackend;
@@ -12,11 +10,12 @@ use model::{CellActivation, RecurrentRegressorConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::artifacts::ArtifactDir;
-use crate::backend::{run_on, BackendJob};
-use crate::cli::BenchArgs;
+use crate::backend::BackendJob;
+use crate::config::{DataSource, RunConfig, TrainingConfig};
+use crate::error::{Error, Result};
 use crate::evaluate::evaluate;
-use crate::run_config::{DataSource, RunConfig, TrainingConfig};
-use crate::train::fit;
+use crate::observer::{Silent, StopHandle};
+use crate::train::{fit, FitData, FitStorage};
 
 /// A benchmark workload: synthetic data of a given shape and the model trained on it.
 #[derive(Clone, Copy, Debug)]
@@ -40,6 +39,13 @@ pub struct Workload {
 }
 
 impl Workload {
+    /// The workload called `name` (W1, W2 or W3, any case).
+    pub fn named(name: &str, quick: bool) -> Option<Workload> {
+        Workload::all(quick)
+            .into_iter()
+            .find(|w| w.name.eq_ignore_ascii_case(name))
+    }
+
     /// W1 (the tutorial), W2 and W3 at full size, or shrunk for a smoke run.
     pub fn all(quick: bool) -> [Workload; 3] {
         let shrink = |w: Workload, samples, epochs| match quick {
@@ -119,7 +125,8 @@ pub struct Measurement {
     pub peak_rss_mib: Option<f64>,
 }
 
-struct BenchJob(Workload);
+/// Measures one workload on the backend it runs on (see [`run_on`](crate::backend::run_on)).
+pub struct BenchJob(pub Workload);
 
 impl BackendJob for BenchJob {
     type Output = Measurement;
@@ -130,33 +137,41 @@ impl BackendJob for BenchJob {
             .with_samples(w.samples)
             .with_steps(w.steps)
             .with_features(w.features);
-        let dataset = SyntheticDataset::generate(&synthetic).context("invalid workload")?;
+        let dataset = SyntheticDataset::generate(&synthetic)?;
         let items = (0..dataset.len()).filter_map(|i| dataset.get(i)).collect();
         let model = RecurrentRegressorConfig::new()
             .with_input_features(w.features)
             .with_outputs(w.features)
             .with_hidden(w.hidden)
             .with_activation(w.activation);
-        let training = TrainingConfig::new(w.epochs, w.batch_size, 1e-3, 1e-7, 0, String::new());
+        let training = TrainingConfig::new()
+            .with_epochs(w.epochs)
+            .with_batch_size(w.batch_size);
         let config = RunConfig::new(model, DataSource::Synthetic(synthetic), training);
-        // Checkpoints and history are written as `train` writes them, into a scratch directory.
+        // Checkpoints and history are written as training writes them, into a scratch directory.
         let scratch = std::env::temp_dir().join(format!("app-bench-{}", std::process::id()));
         let artifacts = ArtifactDir::create(&scratch)?;
 
         let started = Instant::now();
         let (model, outcome) = fit::<B>(
             &config,
-            items,
-            Vec::new(),
-            w.steps,
-            &artifacts,
+            FitData {
+                train_items: items,
+                valid_items: Vec::new(),
+                steps: w.steps,
+            },
+            FitStorage {
+                artifacts: Some(&artifacts),
+                resume: None,
+            },
             &device,
-            None,
+            StopHandle::new(),
+            Box::new(Silent),
         );
         let fit_seconds = started.elapsed().as_secs_f64();
         let _ = std::fs::remove_dir_all(&scratch);
         if let Some(error) = outcome.error {
-            bail!("the benchmark could not train: {error}");
+            return Err(Error::TrainingFiles(error));
         }
         let started = Instant::now();
         evaluate(&model, &dataset, w.batch_size, &device);
@@ -179,70 +194,6 @@ fn peak_rss_mib() -> Option<f64> {
     let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
-}
-
-const RESULT_PREFIX: &str = "bench-result ";
-
-/// Runs the benchmark: each workload in a child process of this executable, then a table.
-pub fn run(args: &BenchArgs) -> Result<()> {
-    let workloads = Workload::all(args.quick);
-    if let Some(only) = &args.only {
-        // Child mode: measure one workload and report it on one line.
-        let workload = workloads
-            .iter()
-            .find(|w| w.name.eq_ignore_ascii_case(only))
-            .with_context(|| format!("no workload {only}; they are W1, W2 and W3"))?;
-        let measurement = run_on(args.backend, BenchJob(*workload))?;
-        crate::say!("{RESULT_PREFIX}{}", serde_json::to_string(&measurement)?);
-        return Ok(());
-    }
-    let exe = std::env::current_exe().context("cannot find the app executable")?;
-    let backend = format!("{:?}", args.backend).to_lowercase();
-    crate::say!(
-        "{:<4}{:>16}{:>12}{:>18}{:>12}{:>12}",
-        "",
-        "train seq/s",
-        "s/epoch",
-        "inference seq/s",
-        "GFLOP/s",
-        "peak MiB"
-    );
-    for workload in &workloads {
-        let mut command = Command::new(&exe);
-        command.args(["bench", "--backend", &backend, "--only", workload.name]);
-        if args.quick {
-            command.arg("--quick");
-        }
-        let output = command
-            .output()
-            .with_context(|| format!("cannot run {}", workload.name))?;
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let Some(line) = stdout.lines().find_map(|l| l.strip_prefix(RESULT_PREFIX)) else {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            bail!("{} failed: {}", workload.name, stderr.trim());
-        };
-        let m: Measurement = serde_json::from_str(line).context("unreadable bench result")?;
-        crate::say!(
-            "{:<4}{:>16.1}{:>12.3}{:>18.1}{:>12.2}{:>12}",
-            m.workload,
-            m.train_sequences_per_second,
-            m.seconds_per_epoch,
-            m.inference_sequences_per_second,
-            m.train_gflops,
-            m.peak_rss_mib
-                .map_or("n/a".to_string(), |mib| format!("{mib:.0}"))
-        );
-    }
-    // Measured after the workloads, in this process, so that they do not share the cores.
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let one = model::lstm_op::measured_peak_gflops(1);
-    let all = model::lstm_op::measured_peak_gflops(cores);
-    crate::say!(
-        "CPU peak, measured: {one:.1} GFLOP/s on 1 core, {all:.1} on {cores} (the kernel's packed \
-         fp32 product on a cache-resident [64, 256]·[256, 256] per core, best of 5 rounds); \
-         W1 runs on one core, W2 and W3 on all"
-    );
-    Ok(())
 }
 
 #[cfg(test)]

@@ -7,24 +7,32 @@ use data::{ColumnRef, FillPolicy, ScaleKind, Scaler, SyntheticConfig, WindowSpec
 use model::RecurrentRegressorConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{ScaleFit, ScheduleArg, TrainArgs};
+use crate::backend::BackendKind;
+use crate::error::Error;
 use crate::schedule::{EarlyStopping, LrSchedule};
 
-/// Training settings of a run.
+/// Training settings of a run; the defaults are the Keras tutorial's (100 epochs of Adam, batch
+/// 32, learning rate 0.001, epsilon 1e-7, seed 0).
 #[derive(Config, Debug, PartialEq)]
 pub struct TrainingConfig {
-    /// Passes over the data.
+    /// Passes over the data (the total, counting resumed epochs).
+    #[config(default = 100)]
     pub epochs: usize,
-    /// Sequences per gradient step.
+    /// Sequences per gradient step (the last batch of an epoch may be smaller).
+    #[config(default = 32)]
     pub batch_size: usize,
     /// Adam's learning rate.
+    #[config(default = 1e-3)]
     pub learning_rate: f64,
-    /// Adam's epsilon.
+    /// Adam's epsilon (Keras' default; Burn's own default is 1e-5).
+    #[config(default = 1e-7)]
     pub adam_epsilon: f64,
     /// Seed of weight initialisation and of the per-epoch shuffling.
+    #[config(default = 0)]
     pub seed: u32,
-    /// The backend the run was trained on (`ndarray` or `wgpu`), for the record.
-    pub backend: String,
+    /// The backend the run was trained on, for the record.
+    #[config(default = "BackendKind::Ndarray")]
+    pub backend: BackendKind,
     /// Decoupled weight decay (AdamW); 0 is plain Adam.
     #[config(default = 0.0)]
     pub weight_decay: f64,
@@ -45,40 +53,67 @@ pub struct TrainingConfig {
 
 impl TrainingConfig {
     /// The early-stopping rule, if any.
-    pub fn early_stopping(&self) -> Option<EarlyStopping> {
+    pub(crate) fn early_stopping(&self) -> Option<EarlyStopping> {
         self.early_stopping
             .map(|patience| EarlyStopping { patience })
     }
 }
 
-/// A series read from CSV and how it is cut into windows (see `app train --help`).
+/// Which values the scaler is fitted on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum ScaleFit {
+    /// The training part only: nothing leaks from validation or test values.
+    #[default]
+    Train,
+    /// The whole series, as some tutorials do (leaks the test range into training; for
+    /// reproducing them only).
+    All,
+}
+
+/// A series read from CSV and how it is cut into windows.
 #[derive(Config, Debug, PartialEq)]
 pub struct SeriesConfig {
-    /// The CSV file (absolute path).
+    /// The CSV file; later commands read it again (an absolute path keeps the run movable).
     pub csv: PathBuf,
     /// The value column.
     pub column: ColumnRef,
-    /// The date column, if any.
+    /// The date (or label) column, if any, for plot axes and forecast tables.
     pub date_column: Option<ColumnRef>,
-    /// How missing values were handled.
+    /// How missing values are handled.
+    #[config(default = "FillPolicy::None")]
     pub fill: FillPolicy,
-    /// Past values per window.
+    /// Past values the model sees per forecast.
+    #[config(default = 12)]
     pub window: usize,
-    /// Future values per forecast.
+    /// Future values predicted per forecast (direct multi-step).
+    #[config(default = 1)]
     pub horizon: usize,
     /// Fraction of the series, at its end, kept for testing.
+    #[config(default = 0.2)]
     pub test_fraction: f64,
-    /// Fraction just before the test part used for validation.
+    /// Fraction just before the test part used for validation (0 for none).
+    #[config(default = 0.1)]
     pub validation_fraction: f64,
-    /// The scaler, fitted during `train`; `forecast` undoes it with the same numbers.
+    /// The scaling: its kind is a setting ([`SeriesConfig::with_scale`]); its numbers are fitted
+    /// by training and recorded here, so that forecasts undo it with the same numbers.
+    #[config(default = "Scaler::unfitted(ScaleKind::MinMax)")]
     pub scaler: Scaler,
-    /// Which values the scaler was fitted on.
+    /// Which values the scaler is fitted on.
+    #[config(default = "ScaleFit::Train")]
     pub scale_fit: ScaleFit,
     /// The season length for the seasonal-naive baseline (12 for monthly data).
     pub season: Option<usize>,
 }
 
 impl SeriesConfig {
+    /// Scales the series with `kind` (fitted on the training part during training).
+    pub fn with_scale(mut self, kind: ScaleKind) -> Self {
+        self.scaler = Scaler::unfitted(kind);
+        self
+    }
+
     /// The window shape.
     pub fn windows(&self) -> WindowSpec {
         WindowSpec {
@@ -116,11 +151,63 @@ impl RunConfig {
     /// The `format_version` this build writes and reads.
     pub const FORMAT_VERSION: u32 = 3;
 
+    /// The Keras tutorial: `LSTM(50, relu) + Dense(1)` on `np.random.seed(0); randn(100, 10, 1)`,
+    /// trained with the default [`TrainingConfig`].
+    pub fn tutorial() -> Self {
+        Self::synthetic(SyntheticConfig::new())
+    }
+
+    /// A run on synthetic data, with a model whose inputs and outputs fit it.
+    pub fn synthetic(data: SyntheticConfig) -> Self {
+        let model = RecurrentRegressorConfig::new()
+            .with_input_features(data.features)
+            .with_outputs(data.features);
+        Self::new(model, DataSource::Synthetic(data), TrainingConfig::new())
+    }
+
+    /// A run on a series, with a model that reads one value per step and predicts the horizon.
+    pub fn series(series: SeriesConfig) -> Self {
+        let model = RecurrentRegressorConfig::new()
+            .with_input_features(1)
+            .with_outputs(series.horizon);
+        Self::new(model, DataSource::Series(series), TrainingConfig::new())
+    }
+
+    /// The same run with another network (its inputs and outputs must still fit the data).
+    pub fn with_model(mut self, model: RecurrentRegressorConfig) -> Self {
+        self.model = model;
+        self
+    }
+
+    /// The same run with other training settings.
+    pub fn with_training(mut self, training: TrainingConfig) -> Self {
+        self.training = training;
+        self
+    }
+
+    /// Checks that the model's inputs and outputs fit the data.
+    pub fn check(&self) -> crate::Result<()> {
+        let (features, outputs) = match &self.data {
+            DataSource::Synthetic(synthetic) => (synthetic.features, synthetic.features),
+            DataSource::Series(series) => (1, series.horizon),
+        };
+        let fits = |what, found, expected| match found == expected {
+            true => Ok(()),
+            false => Err(Error::ModelDoesNotFitData {
+                what,
+                found,
+                expected,
+            }),
+        };
+        fits("inputs per step", self.model.input_features, features)?;
+        fits("outputs", self.model.outputs, outputs)
+    }
+
     /// Why a run saved as `saved` cannot be continued as `self` asks, naming the first setting
-    /// that differs and both values; `None` when they agree. The number of epochs, the learning
-    /// rate, early stopping and the backend may change on resume; everything else defines the
-    /// model or the data and must not.
-    pub fn resume_conflict(&self, saved: &RunConfig) -> Option<String> {
+    /// that differs and both values ([`Error::ResumeConflict`]); `None` when they agree. The
+    /// number of epochs, the learning rate, early stopping and the backend may change on resume;
+    /// everything else defines the model or the data and must not.
+    pub fn resume_conflict(&self, saved: &RunConfig) -> Option<Error> {
         let strip = |config: &RunConfig| {
             let mut value = serde_json::to_value(config).unwrap_or_default();
             if let Some(training) = value.get_mut("training").and_then(|t| t.as_object_mut()) {
@@ -130,78 +217,13 @@ impl RunConfig {
             }
             value
         };
-        first_difference("", &strip(saved), &strip(self)).map(|(path, was, asked)| {
-            format!("{path} was {was} in the saved run, this command asks for {asked}")
-        })
-    }
-
-    /// The run `train` will do with these arguments. For a series the scaler is a placeholder
-    /// until `train` fits it on the data.
-    pub fn from_args(args: &TrainArgs) -> Self {
-        let (data, features, outputs) = match &args.series.csv {
-            None => {
-                let synthetic = SyntheticConfig::new()
-                    .with_samples(args.data.samples)
-                    .with_steps(args.data.steps)
-                    .with_seed(args.data.seed);
-                let features = synthetic.features;
-                (DataSource::Synthetic(synthetic), features, features)
+        first_difference("", &strip(saved), &strip(self)).map(|(setting, saved, asked)| {
+            Error::ResumeConflict {
+                setting,
+                saved,
+                asked,
             }
-            Some(csv) => {
-                let series = &args.series;
-                let config = SeriesConfig::new(
-                    std::path::absolute(csv).unwrap_or_else(|_| csv.clone()),
-                    series.column.clone().unwrap_or(ColumnRef::Index(0)),
-                    series.fill.into(),
-                    series.window,
-                    series.horizon,
-                    series.test_fraction,
-                    series.validation_fraction,
-                    Scaler::fit(series.scale.into(), &[]),
-                    series.scale_fit,
-                )
-                .with_date_column(series.date_column.clone())
-                .with_season(series.season);
-                (DataSource::Series(config), 1, series.horizon)
-            }
-        };
-        let model = RecurrentRegressorConfig::new()
-            .with_input_features(features)
-            .with_outputs(outputs)
-            .with_hidden(args.hidden)
-            .with_activation(args.activation.into())
-            .with_cell(args.cell.into())
-            .with_gate_activation(args.gate_activation.into())
-            .with_layers(args.layers)
-            .with_bidirectional(args.bidirectional)
-            .with_dropout(args.dropout);
-        let backend = format!("{:?}", args.backend).to_lowercase();
-        let training = TrainingConfig::new(
-            args.epochs,
-            args.batch_size,
-            args.learning_rate,
-            args.adam_epsilon,
-            args.data.seed,
-            backend,
-        )
-        .with_weight_decay(args.weight_decay)
-        .with_grad_clip(args.grad_clip)
-        .with_lr_schedule(match args.lr_schedule {
-            ScheduleArg::Constant => LrSchedule::Constant,
-            ScheduleArg::Step => LrSchedule::Step {
-                every: args.lr_step_epochs,
-                factor: args.lr_factor,
-            },
-            ScheduleArg::Cosine => LrSchedule::Cosine,
-            ScheduleArg::Plateau => LrSchedule::Plateau {
-                factor: args.lr_factor,
-                patience: args.lr_patience,
-                min_rate: args.min_lr,
-            },
         })
-        .with_early_stopping(args.early_stopping)
-        .with_validation_split(args.validation_split);
-        Self::new(model, data, training)
     }
 }
 
@@ -232,150 +254,5 @@ fn first_difference(
         }
         _ if a == b => None,
         _ => Some((path.to_string(), a.to_string(), b.to_string())),
-    }
-}
-
-/// The scaling flag's values, for the configuration.
-impl From<crate::cli::ScaleArg> for ScaleKind {
-    fn from(value: crate::cli::ScaleArg) -> Self {
-        match value {
-            crate::cli::ScaleArg::Minmax => ScaleKind::MinMax,
-            crate::cli::ScaleArg::Standard => ScaleKind::Standard,
-            crate::cli::ScaleArg::None => ScaleKind::None,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cli::{Cli, Command};
-    use clap::Parser;
-
-    fn train_args(flags: &[&str]) -> TrainArgs {
-        let cli = Cli::try_parse_from(["app", "train"].iter().chain(flags)).expect("valid flags");
-        match cli.command {
-            Command::Train(args) => args,
-            other => panic!("expected train, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn run_config_round_trips_through_json() {
-        let args = train_args(&[
-            "--hidden",
-            "8",
-            "--activation",
-            "tanh",
-            "--seed",
-            "5",
-            "--steps",
-            "4",
-        ]);
-        let config = RunConfig::from_args(&args);
-        assert_eq!(config.model.hidden, 8);
-        assert!(matches!(&config.data, DataSource::Synthetic(s) if s.steps == 4));
-        assert_eq!(config.training.seed, 5);
-        let loaded = RunConfig::load_binary(config.to_string().as_bytes()).expect("valid JSON");
-        assert_eq!(loaded, config);
-    }
-
-    #[test]
-    fn series_run_predicts_the_horizon_and_round_trips() {
-        let args = train_args(&[
-            "--csv",
-            "series.csv",
-            "--column",
-            "passengers",
-            "--date-column",
-            "0",
-            "--window",
-            "6",
-            "--horizon",
-            "3",
-            "--season",
-            "12",
-            "--scale",
-            "standard",
-        ]);
-        let config = RunConfig::from_args(&args);
-        assert_eq!((config.model.input_features, config.model.outputs), (1, 3));
-        let DataSource::Series(series) = &config.data else {
-            panic!("expected a series run")
-        };
-        assert!(series.csv.is_absolute());
-        assert_eq!(series.column, ColumnRef::Name("passengers".into()));
-        assert_eq!(series.date_column, Some(ColumnRef::Index(0)));
-        assert_eq!(series.scaler.kind, ScaleKind::Standard);
-        assert_eq!(series.season, Some(12));
-        let loaded = RunConfig::load_binary(config.to_string().as_bytes()).expect("valid JSON");
-        assert_eq!(loaded, config);
-    }
-
-    #[test]
-    fn training_options_are_recorded() {
-        let args = train_args(&[
-            "--cell",
-            "gru",
-            "--layers",
-            "2",
-            "--bidirectional",
-            "--dropout",
-            "0.2",
-            "--weight-decay",
-            "0.01",
-            "--grad-clip",
-            "1.5",
-            "--lr-schedule",
-            "plateau",
-            "--lr-factor",
-            "0.5",
-            "--lr-patience",
-            "3",
-            "--early-stopping",
-            "4",
-            "--validation-split",
-            "0.25",
-        ]);
-        let config = RunConfig::from_args(&args);
-        assert_eq!(
-            config.model.describe(),
-            "2 × bidirectional gru(50, relu), dropout 0.2"
-        );
-        let training = &config.training;
-        assert_eq!(training.weight_decay, 0.01);
-        assert_eq!(training.grad_clip, Some(1.5));
-        assert_eq!(
-            training.lr_schedule,
-            LrSchedule::Plateau {
-                factor: 0.5,
-                patience: 3,
-                min_rate: 0.0
-            }
-        );
-        assert_eq!(training.early_stopping, Some(4));
-        assert_eq!(training.validation_split, 0.25);
-        let loaded = RunConfig::load_binary(config.to_string().as_bytes()).expect("valid JSON");
-        assert_eq!(loaded, config);
-    }
-
-    #[test]
-    fn resume_conflicts_name_the_setting_and_both_values() {
-        let saved = RunConfig::from_args(&train_args(&["--hidden", "8", "--epochs", "5"]));
-        let more_epochs = RunConfig::from_args(&train_args(&[
-            "--hidden",
-            "8",
-            "--epochs",
-            "10",
-            "--learning-rate",
-            "0.0005",
-        ]));
-        assert_eq!(more_epochs.resume_conflict(&saved), None);
-        let other = RunConfig::from_args(&train_args(&["--hidden", "16", "--cell", "gru"]));
-        let conflict = other.resume_conflict(&saved).expect("differs");
-        assert_eq!(
-            conflict,
-            "model.cell was \"lstm\" in the saved run, this command asks for \"gru\""
-        );
     }
 }

@@ -5,16 +5,18 @@
 //! `Learner`'s steps and optimiser, its checkpointer, its event processor and dashboard) and adds
 //! what Keras users expect from `fit`, decided synchronously at the end of every epoch: the
 //! epoch's learning rate, validation loss, early stopping with the best weights kept, a stop
-//! without losing the last good epoch on divergence or Ctrl-C, and seeds derived from the epoch
+//! without losing the last good epoch on divergence or a stop request, and seeds derived from the epoch
 //! number so that a resumed run continues bit for bit.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use burn::data::dataloader::Progress;
 use burn::module::AutodiffModule;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::prelude::*;
+use burn::train::metric::store::EventStoreClient;
+use burn::train::LearningCheckpointer;
 use burn::train::{
     EventProcessorTraining, InferenceStep, Learner, LearnerEvent, LearningComponentsMarker,
     SupervisedLearningStrategy, SupervisedTrainingEventProcessor, TrainLoader, TrainingComponents,
@@ -26,6 +28,7 @@ use model::{FusedAdamW, RecurrentRegressor};
 
 use crate::artifacts::{ArtifactDir, EpochRecord};
 use crate::checkpoints::{CheckpointSchedule, CHECKPOINT_INTERVAL};
+use crate::observer::TrainingObserver;
 use crate::schedule::{EarlyStopping, EpochRate, LrSchedule};
 use crate::shuffle::{epoch_seed, EpochShuffled};
 
@@ -50,11 +53,9 @@ pub struct LoopPlan {
     pub schedule: LrSchedule,
     /// Stop when the monitored loss has not improved for this many epochs.
     pub early_stopping: Option<EarlyStopping>,
-    /// Print a line per epoch (when Burn's dashboard is not shown).
-    pub print_lines: bool,
 }
 
-/// Why the loop ended.
+/// Why training ended.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum StopReason {
     /// All epochs ran.
@@ -64,7 +65,7 @@ pub enum StopReason {
         /// The epoch whose weights are kept.
         best_epoch: usize,
     },
-    /// Ctrl-C or SIGTERM; the partial epoch is dropped.
+    /// Stopped through the run's stop handle; the partial epoch is dropped.
     Interrupted,
     /// The training loss of `epoch` was not finite.
     Diverged {
@@ -91,7 +92,7 @@ pub struct LoopOutcome {
     pub stop: StopReason,
     /// The epoch whose weights the returned model holds.
     pub model_epoch: usize,
-    /// The last epoch with a checkpoint, which `--resume` continues from (0: none).
+    /// The last epoch with a checkpoint, which a resumed run continues from (0: none).
     pub checkpoint_epoch: usize,
     /// A failure writing the per-epoch files, which stops training.
     pub error: Option<String>,
@@ -103,20 +104,48 @@ pub struct EpochLoop<B: TrainingBackend> {
     device: B::Device,
     train_items: EpochShuffled<SequenceItem>,
     rate: EpochRate,
-    artifacts: ArtifactDir,
+    artifacts: Option<ArtifactDir>,
     resume: Mutex<Option<ResumePoint<B>>>,
+    observer: Mutex<Box<dyn TrainingObserver>>,
     outcome: Mutex<Option<LoopOutcome>>,
 }
 
+type Checkpointer<B> = LearningCheckpointer<Components<B>>;
+
+/// The run's state between epochs.
+struct LoopState<B: TrainingBackend> {
+    history: Vec<EpochRecord>,
+    best_model: Option<RecurrentRegressor<B>>,
+    /// The last complete, finite epoch's model.
+    last_good: (RecurrentRegressor<B>, usize),
+    /// The last complete epoch when it has no checkpoint yet, kept (a clone shares the tensors)
+    /// so that a stop before the next checkpoint still saves it.
+    unsaved: Option<(Learner<Components<B>>, usize)>,
+    checkpoint_epoch: usize,
+    stop: StopReason,
+    error: Option<String>,
+}
+
+/// How one pass over a loader ended.
+enum Pass {
+    /// The batch-weighted mean loss.
+    Done(f64),
+    /// The stop handle was pulled.
+    Interrupted,
+}
+
 impl<B: TrainingBackend> EpochLoop<B> {
-    /// A loop over `train_items` (the dataset behind the training loader) that sets `rate`.
+    /// A loop over `train_items` (the dataset behind the training loader) that sets `rate`,
+    /// writes its per-epoch files into `artifacts` (when there is a directory) and tells
+    /// `observer` about every epoch.
     pub fn new(
         plan: LoopPlan,
         device: B::Device,
         train_items: EpochShuffled<SequenceItem>,
         rate: EpochRate,
-        artifacts: ArtifactDir,
+        artifacts: Option<ArtifactDir>,
         resume: Option<ResumePoint<B>>,
+        observer: Box<dyn TrainingObserver>,
     ) -> Self {
         Self {
             plan,
@@ -125,6 +154,7 @@ impl<B: TrainingBackend> EpochLoop<B> {
             rate,
             artifacts,
             resume: Mutex::new(resume),
+            observer: Mutex::new(observer),
             outcome: Mutex::new(None),
         }
     }
@@ -137,22 +167,178 @@ impl<B: TrainingBackend> EpochLoop<B> {
             .take()
     }
 
-    fn print(&self, record: &EpochRecord) {
-        if !self.plan.print_lines {
-            return;
-        }
-        let epochs = self.plan.epochs;
-        let width = epochs.to_string().len();
-        let valid = record
-            .valid_loss
-            .map_or(String::new(), |loss| format!("  valid_loss {loss:.6e}"));
-        crate::say!(
-            "epoch {:>width$}/{epochs}  loss {:.6e}{valid}  lr {:.3e}  elapsed {:.1}s",
-            record.epoch,
-            record.loss,
-            record.lr,
-            record.elapsed_seconds
+    /// Sets the epoch's rate, seed and shuffle (all derived from the epoch number, so that a
+    /// resumed run continues bit for bit).
+    fn begin_epoch(&self, epoch: usize, history: &[EpochRecord]) -> f64 {
+        let rate = self.plan.schedule.rate(
+            self.plan.learning_rate,
+            epoch,
+            self.plan.epochs,
+            &monitored(history),
         );
+        self.rate.set(rate);
+        B::seed(&self.device, epoch_seed(self.plan.seed, epoch));
+        self.train_items.shuffle_for(self.plan.seed, epoch);
+        rate
+    }
+
+    /// One optimiser step per training batch.
+    fn train_pass(
+        &self,
+        learner: &mut Learner<Components<B>>,
+        loader: &TrainLoader<Components<B>>,
+        processor: &mut SupervisedTrainingEventProcessor<Components<B>>,
+        interrupter: &burn::train::Interrupter,
+        global: &Progress,
+    ) -> Pass {
+        let mut loss = LossMean::default();
+        let mut batches = loader.iter();
+        let mut iteration = 0;
+        while let Some(batch) = batches.next() {
+            iteration += 1;
+            let size = batch.targets.dims()[0];
+            learner.lr_step();
+            let progress = batches.progress();
+            let output = learner.train_step(batch);
+            learner.optimizer_step(output.grads);
+            loss.add(&output.item.loss, size);
+            processor.process_train(LearnerEvent::ProcessedItem(TrainingItem::new(
+                output.item,
+                progress,
+                global.clone(),
+                Some(iteration),
+                Some(learner.lr_current()),
+            )));
+            if interrupter.should_stop() {
+                return Pass::Interrupted;
+            }
+        }
+        Pass::Done(loss.mean())
+    }
+
+    /// The loss over the validation batches, without gradients.
+    fn validation_pass(
+        &self,
+        learner: &Learner<Components<B>>,
+        loader: &ValidLoader<Components<B>>,
+        processor: &mut SupervisedTrainingEventProcessor<Components<B>>,
+        interrupter: &burn::train::Interrupter,
+        global: &Progress,
+    ) -> Pass {
+        let model = learner.model().valid();
+        let mut loss = LossMean::default();
+        let mut batches = loader.iter();
+        let mut iteration = 0;
+        while let Some(batch) = batches.next() {
+            iteration += 1;
+            let size = batch.targets.dims()[0];
+            let progress = batches.progress();
+            let output = InferenceStep::step(&model, batch);
+            loss.add(&output.loss, size);
+            processor.process_valid(LearnerEvent::ProcessedItem(TrainingItem::new(
+                output,
+                progress,
+                global.clone(),
+                Some(iteration),
+                None,
+            )));
+            if interrupter.should_stop() {
+                return Pass::Interrupted;
+            }
+        }
+        Pass::Done(loss.mean())
+    }
+
+    /// Records a complete epoch: the history, a checkpoint when one is due (with the history,
+    /// which a resumed run needs to reach it), or the learner kept for a checkpoint on the way
+    /// out.
+    fn end_epoch(
+        &self,
+        state: &mut LoopState<B>,
+        learner: &Learner<Components<B>>,
+        checkpointer: &mut Option<Checkpointer<B>>,
+        event_store: &Arc<EventStoreClient>,
+        schedule: &mut CheckpointSchedule,
+        record: EpochRecord,
+    ) -> Result<(), String> {
+        let epoch = record.epoch;
+        self.observer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .epoch_completed(&record, self.plan.epochs);
+        state.history.push(record);
+        let due = schedule.due(epoch == self.plan.epochs);
+        if let Some(checkpointer) = checkpointer {
+            if due {
+                checkpointer.checkpoint(learner, epoch, event_store);
+                state.checkpoint_epoch = epoch;
+                state.unsaved = None;
+            } else {
+                state.unsaved = Some((learner.clone(), epoch));
+            }
+        }
+        state.last_good = (learner.model(), epoch);
+        // With each checkpoint, not after every epoch: replacing the file (an `fsync`, then a
+        // rename that ext4 flushes) each epoch cost short epochs a large share of their time.
+        // Training writes it again however the run ends.
+        if let (true, Some(artifacts)) = (due, &self.artifacts) {
+            artifacts
+                .save_history(&state.history)
+                .map_err(|failure| failure.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Early stopping's decision after an epoch: keeps (and saves) the best weights, and says
+    /// whether to stop.
+    fn early_stop(
+        &self,
+        state: &mut LoopState<B>,
+        learner: &Learner<Components<B>>,
+        epoch: usize,
+    ) -> Result<Option<StopReason>, String> {
+        let Some(early_stopping) = self.plan.early_stopping else {
+            return Ok(None);
+        };
+        let decision = early_stopping.state(&monitored(&state.history));
+        if decision.best.is_some_and(|(best, _)| best == epoch) {
+            let model = learner.model();
+            if let Some(artifacts) = &self.artifacts {
+                artifacts
+                    .save_best(model.valid())
+                    .map_err(|failure| failure.to_string())?;
+            }
+            state.best_model = Some(model);
+        }
+        Ok(decision.stop.then(|| StopReason::EarlyStopped {
+            best_epoch: decision.best.map_or(epoch, |(best, _)| best),
+        }))
+    }
+
+    /// The model to keep: the best one whenever early stopping watches, the last epoch's after
+    /// a complete run, the last complete, finite epoch's after a stop or divergence.
+    fn chosen_model(
+        &self,
+        state: &mut LoopState<B>,
+        learner: &Learner<Components<B>>,
+    ) -> (RecurrentRegressor<B>, usize) {
+        match (state.stop, self.plan.early_stopping) {
+            (StopReason::Completed | StopReason::EarlyStopped { .. }, Some(stopping)) => {
+                let best_epoch = stopping
+                    .state(&monitored(&state.history))
+                    .best
+                    .map_or(state.last_good.1, |(epoch, _)| epoch);
+                match state.best_model.take() {
+                    Some(best) => (best, best_epoch),
+                    None => state.last_good.clone(),
+                }
+            }
+            (StopReason::Completed, None) => {
+                let epoch = state.history.last().map_or(0, |r| r.epoch);
+                (learner.model(), epoch)
+            }
+            _ => state.last_good.clone(),
+        }
     }
 }
 
@@ -202,103 +388,75 @@ impl<B: TrainingBackend> SupervisedLearningStrategy<Components<B>> for EpochLoop
         let mut processor = components.event_processor;
         let mut checkpointer = components.checkpointer;
         let interrupter = components.interrupter;
+        let event_store = components.event_store;
         let started = Instant::now();
         let mut schedule = CheckpointSchedule::new(CHECKPOINT_INTERVAL);
 
         let resume = self.resume.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let (mut history, mut best_model) = match resume {
+        let (history, best_model) = match resume {
             Some(point) => (point.history, point.best),
             None => (Vec::new(), None),
         };
         let resumed_epochs = history.len();
-        let mut checkpoint_epoch = resumed_epochs;
-        // The last complete epoch when it has no checkpoint yet, kept (a clone shares the
-        // tensors) so that a stop before the next checkpoint still saves it.
-        let mut unsaved: Option<(Learner<Components<B>>, usize)> = None;
         let elapsed_before = history.last().map_or(0.0, |r| r.elapsed_seconds);
         if resumed_epochs > 0 {
             if let Some(checkpointer) = &checkpointer {
                 learner = checkpointer.load_checkpoint(learner, &self.device, resumed_epochs);
             }
         }
-        let mut last_good = (learner.model(), resumed_epochs);
-        let mut stop = StopReason::Completed;
-        let mut error = None;
+        let mut state = LoopState {
+            history,
+            best_model,
+            last_good: (learner.model(), resumed_epochs),
+            unsaved: None,
+            checkpoint_epoch: resumed_epochs,
+            stop: StopReason::Completed,
+            error: None,
+        };
 
-        'epochs: for epoch in resumed_epochs + 1..=self.plan.epochs {
-            let rate = self.plan.schedule.rate(
-                self.plan.learning_rate,
-                epoch,
-                self.plan.epochs,
-                &monitored(&history),
-            );
-            self.rate.set(rate);
-            B::seed(&self.device, epoch_seed(self.plan.seed, epoch));
-            self.train_items.shuffle_for(self.plan.seed, epoch);
+        for epoch in resumed_epochs + 1..=self.plan.epochs {
+            let rate = self.begin_epoch(epoch, &state.history);
             let global = Progress {
                 items_processed: epoch,
                 items_total: self.plan.epochs,
             };
-
-            let mut train_loss = LossMean::default();
-            let mut batches = train_loader.iter();
-            let mut iteration = 0;
-            while let Some(batch) = batches.next() {
-                iteration += 1;
-                let size = batch.targets.dims()[0];
-                learner.lr_step();
-                let progress = batches.progress();
-                let output = learner.train_step(batch);
-                learner.optimizer_step(output.grads);
-                train_loss.add(&output.item.loss, size);
-                processor.process_train(LearnerEvent::ProcessedItem(TrainingItem::new(
-                    output.item,
-                    progress,
-                    global.clone(),
-                    Some(iteration),
-                    Some(learner.lr_current()),
-                )));
-                if interrupter.should_stop() {
-                    stop = StopReason::Interrupted;
-                    break 'epochs;
+            let loss = match self.train_pass(
+                &mut learner,
+                &train_loader,
+                &mut processor,
+                &interrupter,
+                &global,
+            ) {
+                Pass::Done(loss) => loss,
+                Pass::Interrupted => {
+                    state.stop = StopReason::Interrupted;
+                    break;
                 }
-            }
+            };
             processor.process_train(LearnerEvent::EndEpoch(epoch));
-            let loss = train_loss.mean();
             if !loss.is_finite() {
-                stop = StopReason::Diverged { epoch, loss };
+                state.stop = StopReason::Diverged { epoch, loss };
                 break;
             }
-
-            let valid_loss = if valid_loader.num_items() > 0 {
-                let model = learner.model().valid();
-                let mut valid_loss = LossMean::default();
-                let mut batches = valid_loader.iter();
-                let mut iteration = 0;
-                while let Some(batch) = batches.next() {
-                    iteration += 1;
-                    let size = batch.targets.dims()[0];
-                    let progress = batches.progress();
-                    let output = InferenceStep::step(&model, batch);
-                    valid_loss.add(&output.loss, size);
-                    processor.process_valid(LearnerEvent::ProcessedItem(TrainingItem::new(
-                        output,
-                        progress,
-                        global.clone(),
-                        Some(iteration),
-                        None,
-                    )));
-                    if interrupter.should_stop() {
-                        stop = StopReason::Interrupted;
-                        break 'epochs;
+            let valid_loss = match valid_loader.num_items() {
+                0 => None,
+                _ => match self.validation_pass(
+                    &learner,
+                    &valid_loader,
+                    &mut processor,
+                    &interrupter,
+                    &global,
+                ) {
+                    Pass::Done(loss) => {
+                        processor.process_valid(LearnerEvent::EndEpoch(epoch));
+                        Some(loss)
                     }
-                }
-                processor.process_valid(LearnerEvent::EndEpoch(epoch));
-                Some(valid_loss.mean())
-            } else {
-                None
+                    Pass::Interrupted => {
+                        state.stop = StopReason::Interrupted;
+                        break;
+                    }
+                },
             };
-
             let record = EpochRecord {
                 epoch,
                 loss,
@@ -306,82 +464,43 @@ impl<B: TrainingBackend> SupervisedLearningStrategy<Components<B>> for EpochLoop
                 lr: rate,
                 elapsed_seconds: elapsed_before + started.elapsed().as_secs_f64(),
             };
-            self.print(&record);
-            history.push(record);
-            // An epoch the schedule skips is kept in `unsaved`, which every early exit
-            // (early stopping included) checkpoints after the loop.
-            let due = schedule.due(epoch == self.plan.epochs);
-            if let Some(checkpointer) = &mut checkpointer {
-                if due {
-                    checkpointer.checkpoint(&learner, epoch, &components.event_store);
-                    checkpoint_epoch = epoch;
-                    unsaved = None;
-                } else {
-                    unsaved = Some((learner.clone(), epoch));
-                }
-            }
-            last_good = (learner.model(), epoch);
-            // With each checkpoint, which `--resume` needs it to reach, not after every epoch:
-            // replacing the file each epoch (an `fsync`, then a rename over the old file, which
-            // ext4 flushes) cost the tutorial about a seventh of its run. `train` writes it again
-            // however the run ends.
-            if due {
-                if let Err(failure) = self.artifacts.save_history(&history) {
-                    error = Some(format!("{failure:#}"));
+            let ended = self
+                .end_epoch(
+                    &mut state,
+                    &learner,
+                    &mut checkpointer,
+                    &event_store,
+                    &mut schedule,
+                    record,
+                )
+                .and_then(|()| self.early_stop(&mut state, &learner, epoch));
+            match ended {
+                Ok(None) => {}
+                Ok(Some(stop)) => {
+                    state.stop = stop;
                     break;
                 }
-            }
-
-            if let Some(early_stopping) = self.plan.early_stopping {
-                let state = early_stopping.state(&monitored(&history));
-                if state.best.is_some_and(|(best, _)| best == epoch) {
-                    let model = learner.model();
-                    if let Err(failure) = self.artifacts.save_best(model.valid()) {
-                        error = Some(format!("{failure:#}"));
-                        break;
-                    }
-                    best_model = Some(model);
-                }
-                if state.stop {
-                    let best_epoch = state.best.map_or(epoch, |(best, _)| best);
-                    stop = StopReason::EarlyStopped { best_epoch };
+                Err(failure) => {
+                    state.error = Some(failure);
                     break;
                 }
             }
         }
 
-        let (model, model_epoch) = match (stop, self.plan.early_stopping) {
-            // Keep the best weights whenever early stopping watches them.
-            (StopReason::Completed | StopReason::EarlyStopped { .. }, Some(stopping)) => {
-                let best_epoch = stopping
-                    .state(&monitored(&history))
-                    .best
-                    .map_or(last_good.1, |(epoch, _)| epoch);
-                match best_model {
-                    Some(best) => (best, best_epoch),
-                    None => last_good,
-                }
-            }
-            (StopReason::Completed, None) => {
-                let epoch = history.last().map_or(0, |r| r.epoch);
-                (learner.model(), epoch)
-            }
-            // Interrupted or diverged: the last complete, finite epoch.
-            _ => last_good,
-        };
+        let (model, model_epoch) = self.chosen_model(&mut state, &learner);
         // Stopped (early stopping, interrupted, diverged, a file error) between two checkpoints.
-        if let (Some(checkpointer), Some((learner, epoch))) = (&mut checkpointer, unsaved) {
-            checkpointer.checkpoint(&learner, epoch, &components.event_store);
-            checkpoint_epoch = epoch;
+        if let (Some(checkpointer), Some((learner, epoch))) = (&mut checkpointer, state.unsaved) {
+            checkpointer.checkpoint(&learner, epoch, &event_store);
+            state.checkpoint_epoch = epoch;
         }
         // Dropping the checkpointer waits for its files to be written.
         drop(checkpointer);
         *self.outcome.lock().unwrap_or_else(|p| p.into_inner()) = Some(LoopOutcome {
-            history,
-            stop,
+            history: state.history,
+            stop: state.stop,
             model_epoch,
-            checkpoint_epoch,
-            error,
+            checkpoint_epoch: state.checkpoint_epoch,
+            error: state.error,
         });
         (model, processor)
     }

@@ -1,16 +1,10 @@
 //! Predicting and scoring a trained model on a dataset (Keras' `predict` and `evaluate`).
 
-use anyhow::{bail, Context, Result};
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
-use burn::module::AutodiffModule;
 use data::{SequenceBatch, SequenceBatcher, SyntheticDataset};
+use model::LstmBackend;
 use model::RecurrentRegressor;
-use model::{LstmBackend, TrainingBackend};
-
-use crate::artifacts::ArtifactDir;
-use crate::backend::BackendJob;
-use crate::run_config::{DataSource, RunConfig};
 
 /// Predictions next to the targets, and their mean squared error.
 #[derive(Clone, Debug)]
@@ -53,39 +47,6 @@ pub fn evaluate<B: LstmBackend>(
         predictions,
         targets,
         mse,
-    }
-}
-
-/// Loads a saved run's model and evaluates it on the data it was trained on.
-pub struct EvaluateSavedRun {
-    /// The run's configuration, read from its artifact directory.
-    pub config: RunConfig,
-    /// Where the run is.
-    pub artifacts: ArtifactDir,
-}
-
-impl BackendJob for EvaluateSavedRun {
-    type Output = Evaluation;
-
-    fn run<B: TrainingBackend>(self, device: B::Device) -> Result<Evaluation> {
-        let DataSource::Synthetic(synthetic) = &self.config.data else {
-            bail!(
-                "the run in {} was trained on a series; use `app forecast`",
-                self.artifacts.root().display()
-            );
-        };
-        let dataset = SyntheticDataset::generate(synthetic).context("invalid data settings")?;
-        // Inference needs no gradient tracking: use the inner backend's model.
-        let model = self
-            .artifacts
-            .load_model::<B>(&self.config, &device)?
-            .valid();
-        Ok(evaluate(
-            &model,
-            &dataset,
-            self.config.training.batch_size,
-            &device,
-        ))
     }
 }
 

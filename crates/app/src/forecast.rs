@@ -3,24 +3,21 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
 use burn::data::dataset::Dataset;
-use burn::module::AutodiffModule;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use data::{
     load_csv, ChronologicalSplit, Scaler, SequenceItem, SeriesCsvOptions, TimeSeries,
     WindowDataset, WindowSpec,
 };
+use model::LstmBackend;
 use model::RecurrentRegressor;
-use model::{LstmBackend, TrainingBackend};
 use serde::Serialize;
 
-use crate::artifacts::{write_atomically, ArtifactDir};
-use crate::backend::BackendJob;
-use crate::cli::ScaleFit;
+use crate::artifacts::write_atomically;
+use crate::config::{ScaleFit, SeriesConfig};
+use crate::error::{Error, Result};
 use crate::metrics::{naive_forecast, scores, seasonal_naive_forecast, MetricsReport};
-use crate::run_config::{DataSource, RunConfig, SeriesConfig};
 
 /// A series split and scaled as its run prescribes.
 #[derive(Clone, Debug)]
@@ -47,7 +44,7 @@ pub fn read_series(config: &SeriesConfig, csv: &Path) -> Result<TimeSeries> {
     Ok(load_csv(csv, &options)?)
 }
 
-/// Fits the run's kind of scaler on the training part (or, with `--scale-fit all`, everything).
+/// Fits the run's kind of scaler on the training part (or, with [`ScaleFit::All`], everything).
 pub fn fit_scaler(series: &TimeSeries, config: &SeriesConfig) -> Scaler {
     let split = ChronologicalSplit::new(
         series.values.len(),
@@ -71,17 +68,14 @@ impl PreparedSeries {
             config.validation_fraction,
         );
         let spec = config.windows();
-        let too_short = || {
-            format!(
-                "the series '{}' ({} values) is too short",
-                series.name,
-                series.values.len()
-            )
+        let too_short = |source| Error::SeriesTooShort {
+            name: series.name.clone(),
+            len: series.values.len(),
+            source,
         };
         spec.check_fits("training", &split.train)
-            .with_context(too_short)?;
-        spec.check_fits("test", &split.test)
-            .with_context(too_short)?;
+            .map_err(too_short)?;
+        spec.check_fits("test", &split.test).map_err(too_short)?;
         let scaled = series.values.iter().map(|&v| scaler.transform(v)).collect();
         Ok(Self {
             series,
@@ -256,7 +250,8 @@ pub fn write_table(
     })
 }
 
-/// Everything `forecast` and `train --csv` report.
+/// A series run's forecasts and their scores: what forecasting and training on a series report.
+#[derive(Clone, Debug)]
 pub struct ForecastOutcome {
     /// The prepared series.
     pub prepared: PreparedSeries,
@@ -266,41 +261,27 @@ pub struct ForecastOutcome {
     pub metrics: MetricsReport,
 }
 
-/// Loads a saved series run and forecasts (`csv` overrides the file it was trained on).
-pub struct ForecastSavedRun {
-    /// The run's configuration.
-    pub config: RunConfig,
-    /// Where the run is.
-    pub artifacts: ArtifactDir,
-    /// Another CSV file with the same columns, if given.
-    pub csv: Option<std::path::PathBuf>,
-}
-
-impl BackendJob for ForecastSavedRun {
-    type Output = ForecastOutcome;
-
-    fn run<B: TrainingBackend>(self, device: B::Device) -> Result<ForecastOutcome> {
-        let DataSource::Series(series_config) = &self.config.data else {
-            bail!(
-                "the run in {} was trained on the synthetic data, not a series; train one with \
-                 `app train --csv FILE --column NAME` to forecast",
-                self.artifacts.root().display()
-            );
-        };
-        let csv = self.csv.as_deref().unwrap_or(&series_config.csv);
-        let series = read_series(series_config, csv)?;
-        let prepared = PreparedSeries::new(series, series_config, series_config.scaler)?;
-        let model = self
-            .artifacts
-            .load_model::<B>(&self.config, &device)?
-            .valid();
-        let forecast = forecast(&model, &prepared, &device);
-        let metrics = evaluate_forecast(&prepared, &forecast, series_config.season);
-        Ok(ForecastOutcome {
+impl ForecastOutcome {
+    /// Forecasts `prepared`'s test part and what follows it with `model`, and scores the test
+    /// forecasts against the naive baselines (seasonal too, with a `season`).
+    pub fn new<B: LstmBackend>(
+        model: &RecurrentRegressor<B>,
+        prepared: PreparedSeries,
+        season: Option<usize>,
+        device: &B::Device,
+    ) -> Self {
+        let forecast = forecast(model, &prepared, device);
+        let metrics = evaluate_forecast(&prepared, &forecast, season);
+        Self {
             prepared,
             forecast,
             metrics,
-        })
+        }
+    }
+
+    /// Writes `forecast.csv` into `path`; see [`write_table`].
+    pub fn write_table(&self, path: &Path) -> Result<()> {
+        write_table(path, &self.prepared, &self.forecast, self.metrics.season)
     }
 }
 
@@ -310,17 +291,13 @@ mod tests {
     use data::{ColumnRef, FillPolicy, ScaleKind};
 
     fn config(window: usize, horizon: usize) -> SeriesConfig {
-        SeriesConfig::new(
-            "unused.csv".into(),
-            ColumnRef::Index(0),
-            FillPolicy::None,
-            window,
-            horizon,
-            0.25,
-            0.25,
-            Scaler::fit(ScaleKind::MinMax, &[]),
-            ScaleFit::Train,
-        )
+        SeriesConfig::new("unused.csv".into(), ColumnRef::Index(0))
+            .with_fill(FillPolicy::None)
+            .with_window(window)
+            .with_horizon(horizon)
+            .with_test_fraction(0.25)
+            .with_validation_fraction(0.25)
+            .with_scale(ScaleKind::MinMax)
     }
 
     fn series(len: usize) -> TimeSeries {
@@ -359,7 +336,8 @@ mod tests {
         let config = config(6, 1);
         let error = PreparedSeries::new(series(20), &config, Scaler::fit(ScaleKind::None, &[]))
             .expect_err("test part of 5 values cannot hold a window of 7");
-        let message = format!("{error:#}");
+        let part = std::error::Error::source(&error).expect("names the part");
+        let message = format!("{error}: {part}");
         assert!(
             message.contains("'ramp' (20 values) is too short"),
             "{message}"

@@ -22,7 +22,7 @@ pub struct MetricsReport {
     pub model: Scores,
     /// Last value repeated (persistence).
     pub naive: Scores,
-    /// The value one season earlier; `null` without `--season`.
+    /// The value one season earlier; `null` without a season length.
     pub seasonal_naive: Option<Scores>,
     /// Forecast origins in the test part.
     pub forecasts: usize,

@@ -3,11 +3,11 @@
 use std::path::Path;
 use std::sync::Once;
 
-use anyhow::{anyhow, Result};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
 use crate::artifacts::EpochRecord;
+use crate::error::{Error, Result};
 use crate::forecast::ForecastOutcome;
 
 const SIZE: (u32, u32) = (1000, 600);
@@ -22,16 +22,18 @@ fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let bytes = include_bytes!("../assets/DejaVuSans.ttf");
-        if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_err() {
-            // Only a corrupt asset could fail; without a font plotters draws no text but still
-            // draws the lines, so carry on rather than lose the figure.
-            eprintln!("warning: the bundled font could not be loaded; plots will have no text");
-        }
+        // Only a corrupt asset (a build problem, which the plot tests catch) could fail; without
+        // a font plotters draws no text but still draws the lines, so carry on rather than lose
+        // the figure.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, bytes);
     });
 }
 
-fn plot_error(path: &Path) -> impl Fn(String) -> anyhow::Error + '_ {
-    move |message| anyhow!("cannot draw {}: {message}", path.display())
+fn plot_error(path: &Path) -> impl Fn(String) -> Error + '_ {
+    move |message| Error::Plot {
+        path: path.to_path_buf(),
+        message,
+    }
 }
 
 /// Draws `actual` and `predicted` over the sample index into the PNG at `path`.

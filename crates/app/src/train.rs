@@ -1,8 +1,9 @@
-//! `train`: fit the regressor with Burn's `Learner`, evaluate it and save the run.
+//! Training a run: prepare its data, fit the regressor with Burn's `Learner` and our
+//! [`EpochLoop`], evaluate it, and (when asked) save it.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::{Dataset, InMemDataset};
 use burn::optim::grad_clipping::GradientClippingConfig;
@@ -10,75 +11,277 @@ use burn::record::Recorder;
 use burn::train::logger::InMemoryMetricLogger;
 use burn::train::metric::LossMetric;
 use burn::train::{Learner, LearnerOptimizerRecord, SupervisedTraining, TrainingStrategy};
-use data::{SequenceBatcher, SequenceItem, SyntheticDataset};
+use data::{SequenceBatcher, SequenceItem, SyntheticDataset, TimeSeries};
 use model::TrainingBackend;
 use model::{FusedAdamW, RecurrentRegressor};
 
-use crate::artifacts::{without_panics, ArtifactDir, EpochRecord, ModelRecorder};
+use crate::artifacts::{without_panics, ArtifactDir, ModelRecorder};
 use crate::backend::BackendJob;
 use crate::checkpoints::KeepLastSaved;
-use crate::cli::TrainArgs;
+use crate::config::{DataSource, RunConfig};
 use crate::epoch_loop::{Components, EpochLoop, LoopOutcome, LoopPlan, ResumePoint, StopReason};
-use crate::evaluate::{evaluate, Evaluation};
+use crate::error::{Error, Result};
+use crate::evaluate::evaluate;
 use crate::forecast::{self, ForecastOutcome, PreparedSeries};
-use crate::interrupt::{self, Interrupted};
-use crate::progress::EpochReporter;
-use crate::run_config::{DataSource, RunConfig};
+use crate::observer::{RendererSlot, Silent, StopHandle, TrainingObserver};
+use crate::run::{RunOutcome, TrainReport, TrainedRun};
 use crate::schedule::EpochRate;
 use crate::shuffle::EpochShuffled;
 
-/// How the trained model did.
-pub enum TrainOutcome {
-    /// On the synthetic data: the tutorial's `evaluate` over all the sequences.
-    Synthetic(Evaluation),
-    /// On a series: forecasts of its test part against the baselines.
-    Series(Box<ForecastOutcome>),
+/// A training run to do: its configuration and how it is watched, stopped and stored.
+///
+/// By default nothing is written to disk, nothing is printed and nothing stops it early but its
+/// own settings (early stopping, divergence).
+pub struct Training {
+    config: RunConfig,
+    artifact_dir: Option<PathBuf>,
+    resume: bool,
+    stop: StopHandle,
+    observer: Box<dyn TrainingObserver>,
+    series: Option<TimeSeries>,
 }
 
-/// What a finished `train` run produced.
-pub struct TrainReport {
-    /// The evaluation.
-    pub outcome: TrainOutcome,
-    /// The per-epoch losses, resumed epochs included.
-    pub history: Vec<EpochRecord>,
-    /// Why training ended (all epochs, or early stopping).
-    pub stop: StopReason,
-    /// The epoch whose weights were saved.
-    pub model_epoch: usize,
-    /// The epochs this process trained (the first one, the last one).
-    pub trained: (usize, usize),
-    /// Where everything was saved.
-    pub artifacts: ArtifactDir,
-}
+impl Training {
+    /// Trains `config`.
+    pub fn new(config: RunConfig) -> Self {
+        Self {
+            config,
+            artifact_dir: None,
+            resume: false,
+            stop: StopHandle::new(),
+            observer: Box::new(Silent),
+            series: None,
+        }
+    }
 
-/// The `train` command as a backend-generic job.
-pub struct TrainJob {
-    /// The run to do.
-    pub config: RunConfig,
-    /// Where to save it.
-    pub artifacts: ArtifactDir,
-    /// Continue the run saved in `artifacts` instead of starting afresh.
-    pub resume: bool,
-}
+    /// Writes the run into `dir` as it goes (configuration, checkpoints, loss history, model,
+    /// metrics, manifest), in the layout [`SavedRun`](crate::SavedRun) and the command line read.
+    pub fn with_artifact_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.artifact_dir = Some(dir.into());
+        self
+    }
 
-impl TrainJob {
-    /// Prepares a run from the command line and creates its artifact directory.
-    pub fn from_args(args: &TrainArgs) -> Result<Self> {
-        Ok(Self {
-            config: RunConfig::from_args(args),
-            artifacts: ArtifactDir::create(&args.artifact_dir)?,
-            resume: args.resume,
-        })
+    /// Continues the run saved in the artifact directory from its last checkpoint instead of
+    /// starting afresh; its configuration must agree with this one but for the number of epochs
+    /// (the total), the learning rate, early stopping and the backend.
+    pub fn with_resume(mut self, resume: bool) -> Self {
+        self.resume = resume;
+        self
+    }
+
+    /// Stops training when `stop` is pulled (from another thread, a signal handler...).
+    pub fn with_stop_handle(mut self, stop: StopHandle) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    /// Tells `observer` about the run as it goes.
+    pub fn with_observer(mut self, observer: impl TrainingObserver + 'static) -> Self {
+        self.observer = Box::new(observer);
+        self
+    }
+
+    /// Trains on `series` (read with [`data::read_csv`] from any reader, say) instead of reading
+    /// the configuration's CSV file; its `csv` path is still what the saved configuration records.
+    pub fn with_series(mut self, series: TimeSeries) -> Self {
+        self.series = Some(series);
+        self
+    }
+
+    /// Trains on backend `B` (an autodiff backend such as `Autodiff<NdArray>`) and `device`.
+    /// A run stopped through its handle, or whose loss diverged after good epochs, is returned
+    /// with the last complete epoch's model; before any complete epoch it is an error.
+    pub fn run<B: TrainingBackend>(
+        self,
+        device: &B::Device,
+    ) -> Result<TrainedRun<B::InnerBackend>> {
+        let Self {
+            mut config,
+            artifact_dir,
+            resume,
+            stop,
+            mut observer,
+            series,
+        } = self;
+        config.check()?;
+        let prepared = Prepared::new(&mut config, series)?;
+        let (train_items, valid_items) = prepared.items(&config)?;
+        let steps = prepared.steps();
+        let artifacts = artifact_dir.map(ArtifactDir::create).transpose()?;
+        let resume_point = match (&artifacts, resume) {
+            (Some(artifacts), true) => {
+                let point = resume_point::<B>(&config, artifacts, device)?;
+                observer.resumed(artifacts.root(), point.history.len());
+                Some(point)
+            }
+            (Some(artifacts), false) => {
+                artifacts.remove_checkpoints()?;
+                None
+            }
+            (None, _) => None,
+        };
+        if let Some(artifacts) = &artifacts {
+            // The configuration first: it is what later commands need to read the model.
+            artifacts.begin_run()?;
+            artifacts.save_config(&config)?;
+        }
+        let first_epoch = resume_point.as_ref().map_or(0, |p| p.history.len()) + 1;
+        let fitted = fit::<B>(
+            &config,
+            FitData {
+                train_items,
+                valid_items,
+                steps,
+            },
+            FitStorage {
+                artifacts: artifacts.as_ref(),
+                resume: resume_point,
+            },
+            device,
+            stop,
+            observer,
+        );
+        finish::<B>(config, prepared, artifacts, fitted, first_epoch, device)
     }
 }
 
-/// The training material of a run, in training units.
+impl BackendJob for Training {
+    type Output = TrainReport;
+
+    fn run<B: TrainingBackend>(self, device: B::Device) -> Result<TrainReport> {
+        Ok(Training::run::<B>(self, &device)?.report)
+    }
+}
+
+/// A run's data, read and (for a series) scaled.
 enum Prepared {
     Synthetic(SyntheticDataset),
-    Series {
-        prepared: PreparedSeries,
-        season: Option<usize>,
-    },
+    Series(PreparedSeries),
+}
+
+impl Prepared {
+    /// Reads the run's data (`series` instead of its CSV file when given) and, for a series,
+    /// fits its scaler into `config`.
+    fn new(config: &mut RunConfig, series: Option<TimeSeries>) -> Result<Self> {
+        Ok(match &mut config.data {
+            DataSource::Synthetic(synthetic) => {
+                Prepared::Synthetic(SyntheticDataset::generate(synthetic)?)
+            }
+            DataSource::Series(series_config) => {
+                let series = match series {
+                    Some(series) => series,
+                    None => forecast::read_series(series_config, &series_config.csv)?,
+                };
+                series_config.scaler = forecast::fit_scaler(&series, series_config);
+                Prepared::Series(PreparedSeries::new(
+                    series,
+                    series_config,
+                    series_config.scaler,
+                )?)
+            }
+        })
+    }
+
+    /// The training and validation items.
+    fn items(&self, config: &RunConfig) -> Result<(Vec<SequenceItem>, Vec<SequenceItem>)> {
+        match self {
+            Prepared::Synthetic(dataset) => {
+                let items = (0..dataset.len()).filter_map(|i| dataset.get(i)).collect();
+                validation_split(items, config.training.validation_split)
+            }
+            Prepared::Series(prepared) => Ok((prepared.train_items(), prepared.validation_items())),
+        }
+    }
+
+    /// Steps per item.
+    fn steps(&self) -> usize {
+        match self {
+            Prepared::Synthetic(dataset) => dataset.config().steps,
+            Prepared::Series(prepared) => prepared.spec.window,
+        }
+    }
+
+    /// The trained model on the run's own data: the tutorial's evaluation, or the test part's
+    /// forecasts against the baselines.
+    fn outcome<B: model::LstmBackend>(
+        self,
+        model: &RecurrentRegressor<B>,
+        config: &RunConfig,
+        device: &B::Device,
+    ) -> RunOutcome {
+        match self {
+            Prepared::Synthetic(dataset) => RunOutcome::Synthetic(evaluate(
+                model,
+                &dataset,
+                config.training.batch_size,
+                device,
+            )),
+            Prepared::Series(prepared) => {
+                let season = match &config.data {
+                    DataSource::Series(series) => series.season,
+                    DataSource::Synthetic(_) => None,
+                };
+                RunOutcome::Series(Box::new(ForecastOutcome::new(
+                    model, prepared, season, device,
+                )))
+            }
+        }
+    }
+}
+
+/// Saves what the loop produced and evaluates it, or explains why there is nothing to keep.
+fn finish<B: TrainingBackend>(
+    config: RunConfig,
+    prepared: Prepared,
+    artifacts: Option<ArtifactDir>,
+    (model, outcome): (RecurrentRegressor<B::InnerBackend>, LoopOutcome),
+    first_epoch: usize,
+    device: &B::Device,
+) -> Result<TrainedRun<B::InnerBackend>> {
+    let LoopOutcome {
+        history,
+        stop,
+        model_epoch,
+        checkpoint_epoch,
+        error,
+    } = outcome;
+    if let Some(error) = error {
+        return Err(Error::TrainingFiles(error));
+    }
+    match stop {
+        StopReason::Interrupted if history.is_empty() => {
+            return Err(Error::StoppedBeforeFirstEpoch {
+                epochs: config.training.epochs,
+            })
+        }
+        StopReason::Diverged { epoch, loss } if history.is_empty() => {
+            return Err(Error::DivergedBeforeFirstEpoch { epoch, loss })
+        }
+        _ => {}
+    }
+    let outcome = match stop {
+        StopReason::Completed | StopReason::EarlyStopped { .. } => {
+            Some(prepared.outcome(&model, &config, device))
+        }
+        StopReason::Interrupted | StopReason::Diverged { .. } => None,
+    };
+    if let Some(artifacts) = &artifacts {
+        artifacts.save_run(&history, model.clone(), outcome.as_ref())?;
+    }
+    let last_epoch = history.last().map_or(0, |r| r.epoch);
+    Ok(TrainedRun {
+        model,
+        report: TrainReport {
+            config,
+            outcome,
+            history,
+            stop,
+            model_epoch,
+            checkpoint_epoch,
+            trained: (first_epoch, last_epoch),
+            saved_in: artifacts.map(|a| a.root().to_path_buf()),
+        },
+    })
 }
 
 /// Splits off the last `fraction` of `items` for validation, before any shuffling (Keras'
@@ -90,187 +293,18 @@ pub fn validation_split<T>(mut items: Vec<T>, fraction: f64) -> Result<(Vec<T>, 
     let total = items.len();
     let train = (total as f64 * (1.0 - fraction)).floor() as usize;
     if train == 0 || train == total {
-        bail!(
-            "--validation-split {fraction} of {total} sequences leaves {} for training and {} for \
-             validation; both need at least one (use a fraction between {:.3} and {:.3}, or more \
-             --samples)",
+        return Err(Error::ValidationSplit {
+            fraction,
+            total,
             train,
-            total - train,
-            1.0 / total as f64,
-            1.0 - 1.0 / total as f64
-        );
+            valid: total - train,
+        });
     }
     let valid = items.split_off(train);
     Ok((items, valid))
 }
 
-impl BackendJob for TrainJob {
-    type Output = TrainReport;
-
-    fn run<B: TrainingBackend>(self, device: B::Device) -> Result<TrainReport> {
-        let Self {
-            mut config,
-            artifacts,
-            resume,
-        } = self;
-        let (prepared, train_items, valid_items, steps) = match &mut config.data {
-            DataSource::Synthetic(synthetic) => {
-                let dataset =
-                    SyntheticDataset::generate(synthetic).context("invalid data settings")?;
-                let items = (0..dataset.len()).filter_map(|i| dataset.get(i)).collect();
-                let (train, valid) = validation_split(items, config.training.validation_split)?;
-                (Prepared::Synthetic(dataset), train, valid, synthetic.steps)
-            }
-            DataSource::Series(series_config) => {
-                let series = forecast::read_series(series_config, &series_config.csv)?;
-                series_config.scaler = forecast::fit_scaler(&series, series_config);
-                let prepared = PreparedSeries::new(series, series_config, series_config.scaler)?;
-                let (train, valid) = (prepared.train_items(), prepared.validation_items());
-                (
-                    Prepared::Series {
-                        prepared,
-                        season: series_config.season,
-                    },
-                    train,
-                    valid,
-                    series_config.window,
-                )
-            }
-        };
-        let resume_point = if resume {
-            let point = resume_point::<B>(&config, &artifacts, &device)?;
-            crate::say!(
-                "Resuming the run in {} after epoch {}",
-                artifacts.root().display(),
-                point.history.len()
-            );
-            Some(point)
-        } else {
-            artifacts.remove_checkpoints()?;
-            None
-        };
-        // Save the configuration first: it is what later commands need to read the model.
-        artifacts.begin_run()?;
-        artifacts.save_config(&config)?;
-
-        let first_epoch = resume_point.as_ref().map_or(0, |p| p.history.len()) + 1;
-        let (model, outcome) = fit::<B>(
-            &config,
-            train_items,
-            valid_items,
-            steps,
-            &artifacts,
-            &device,
-            resume_point,
-        );
-        let LoopOutcome {
-            history,
-            stop,
-            model_epoch,
-            checkpoint_epoch,
-            error,
-        } = outcome;
-        if let Some(error) = error {
-            bail!("training stopped: {error}");
-        }
-        let run_files = [
-            artifacts.config_path(),
-            artifacts.history_path(),
-            artifacts.model_path(),
-        ];
-        let dir = artifacts.root().display().to_string();
-        // Checkpoints come at most once a second, so the last may be a few epochs back.
-        let resume_hint = match checkpoint_epoch {
-            0 => "it stopped before its first checkpoint, so `app train` starts it afresh".into(),
-            epoch => format!(
-                "`app train --resume --artifact-dir {dir}` with the same flags continues from \
-                 epoch {epoch}, its last checkpoint"
-            ),
-        };
-        match stop {
-            StopReason::Interrupted => {
-                if history.is_empty() {
-                    return Err(Interrupted {
-                        completed_epochs: 0,
-                        epochs: config.training.epochs,
-                        saved: "no epoch was completed, so there is nothing to keep".to_string(),
-                    }
-                    .into());
-                }
-                artifacts.save_history(&history)?;
-                artifacts.save_model(model)?;
-                artifacts.finish_run(&run_files)?;
-                return Err(Interrupted {
-                    completed_epochs: history.len(),
-                    epochs: config.training.epochs,
-                    saved: format!(
-                        "saved the model of epoch {model_epoch} and the loss history in {dir}; \
-                         `app plot` and `app evaluate` read them, and {resume_hint}"
-                    ),
-                }
-                .into());
-            }
-            StopReason::Diverged { epoch, loss } => {
-                let advice = format!(
-                    "try a lower --learning-rate (this run used {}){}",
-                    config.training.learning_rate,
-                    match config.model.activation {
-                        model::CellActivation::Relu => " or --activation tanh",
-                        model::CellActivation::Tanh => "",
-                    }
-                );
-                if history.is_empty() {
-                    bail!(
-                        "the training loss became {loss} in epoch {epoch}, so training stopped \
-                         and no model was saved; {advice}"
-                    );
-                }
-                artifacts.save_history(&history)?;
-                artifacts.save_model(model)?;
-                artifacts.finish_run(&run_files)?;
-                bail!(
-                    "the training loss became {loss} in epoch {epoch}, so training stopped; the \
-                     model of epoch {model_epoch} is saved in {dir}; {advice}: {resume_hint} \
-                     (--learning-rate may change)"
-                );
-            }
-            StopReason::Completed | StopReason::EarlyStopped { .. } => {}
-        }
-
-        let outcome = match prepared {
-            Prepared::Synthetic(dataset) => TrainOutcome::Synthetic(evaluate(
-                &model,
-                &dataset,
-                config.training.batch_size,
-                &device,
-            )),
-            Prepared::Series { prepared, season } => {
-                let forecast = forecast::forecast(&model, &prepared, &device);
-                let metrics = forecast::evaluate_forecast(&prepared, &forecast, season);
-                artifacts.save_metrics(&metrics)?;
-                TrainOutcome::Series(Box::new(ForecastOutcome {
-                    prepared,
-                    forecast,
-                    metrics,
-                }))
-            }
-        };
-        artifacts.save_history(&history)?;
-        artifacts.save_model(model)?;
-        artifacts.finish_run(&run_files)?;
-        let last_epoch = history.last().map_or(0, |r| r.epoch);
-        Ok(TrainReport {
-            outcome,
-            history,
-            stop,
-            model_epoch,
-            trained: (first_epoch, last_epoch),
-            artifacts,
-        })
-    }
-}
-
-/// Reads what `train --resume` continues from: the saved configuration (which must agree with
+/// Reads what a resumed run continues from: the saved configuration (which must agree with
 /// the one asked for), the history up to the last epoch whose checkpoint is complete, and the
 /// best weights when early stopping tracks them. Every file is read here, so that a damaged one
 /// is reported before training starts.
@@ -279,19 +313,15 @@ fn resume_point<B: TrainingBackend>(
     artifacts: &ArtifactDir,
     device: &B::Device,
 ) -> Result<ResumePoint<B>> {
-    let dir = artifacts.root().display();
-    let saved = artifacts
-        .read_config()
-        .with_context(|| format!("cannot resume the run in {dir}"))?;
+    let cannot = |source: Error| Error::Resume {
+        dir: artifacts.root().to_path_buf(),
+        source: Box::new(source),
+    };
+    let saved = artifacts.read_config().map_err(cannot)?;
     if let Some(conflict) = config.resume_conflict(&saved) {
-        bail!(
-            "cannot resume the run in {dir}: {conflict}; give the flags of the first run (only \
-             --epochs, --learning-rate, --early-stopping and --backend may change)"
-        );
+        return Err(cannot(conflict));
     }
-    let mut history = artifacts
-        .load_history()
-        .with_context(|| format!("cannot resume the run in {dir}"))?;
+    let mut history = artifacts.load_history().map_err(cannot)?;
     // An epoch's checkpoint is written after its history line; a run killed in between resumes
     // from the epoch before.
     while let Some(last) = history.last() {
@@ -305,24 +335,22 @@ fn resume_point<B: TrainingBackend>(
         history.pop();
     }
     let Some(last) = history.last().map(|r| r.epoch) else {
-        bail!(
-            "cannot resume the run in {dir}: it has no complete checkpoint in {}; train it \
-             afresh without --resume",
-            artifacts.checkpoint_dir().display()
-        );
+        return Err(cannot(Error::NoCheckpoint {
+            checkpoints: artifacts.checkpoint_dir(),
+        }));
     };
     if history.iter().enumerate().any(|(i, r)| r.epoch != i + 1) {
-        bail!(
-            "cannot resume the run in {dir}: {} does not hold epochs 1 to {last} in order",
-            artifacts.history_path().display()
-        );
+        return Err(cannot(Error::HistoryOutOfOrder {
+            history: artifacts.history_path(),
+            last,
+        }));
     }
     if last >= config.training.epochs {
-        bail!(
-            "the run in {dir} already has {last} epochs and --epochs is the total, as Keras' \
-             initial_epoch counts; ask for more, e.g. --epochs {}",
-            last + config.training.epochs.max(10)
-        );
+        return Err(Error::AlreadyTrained {
+            dir: artifacts.root().to_path_buf(),
+            trained: last,
+            epochs: config.training.epochs,
+        });
     }
     // Load both parts of the checkpoint once here: Burn's loader panics on a damaged file.
     let [model_file, optim_file, _] = artifacts.checkpoint_files(last);
@@ -332,11 +360,7 @@ fn resume_point<B: TrainingBackend>(
             .load::<LearnerOptimizerRecord<Components<B>>>(optim_file.clone(), device)
     });
     if !matches!(optimiser, Ok(Ok(_))) {
-        bail!(
-            "cannot resume the run in {dir}: the optimiser state {} is damaged; train it afresh \
-             without --resume",
-            optim_file.display()
-        );
+        return Err(cannot(Error::DamagedOptimiser { path: optim_file }));
     }
     let best = match config.training.early_stopping {
         Some(_) if artifacts.best_path().exists() => {
@@ -347,29 +371,40 @@ fn resume_point<B: TrainingBackend>(
     Ok(ResumePoint { history, best })
 }
 
-/// Initialises the model from `config` (seeded) and fits it on `train_items` with Burn's
-/// `Learner` and our [`EpochLoop`], reporting the loss on `valid_items` each epoch when there are
-/// any. Items hold `steps` steps of `config.model.input_features` values. Checkpoints, the
-/// per-epoch history and the best weights go to `artifacts`; `resume` continues an earlier run.
+/// The items a fit trains and validates on, each of `steps` steps.
+pub(crate) struct FitData {
+    pub(crate) train_items: Vec<SequenceItem>,
+    pub(crate) valid_items: Vec<SequenceItem>,
+    pub(crate) steps: usize,
+}
+
+/// Where a fit keeps its checkpoints and history (nowhere without a directory), and the run it
+/// continues.
+pub(crate) struct FitStorage<'a, B: TrainingBackend> {
+    pub(crate) artifacts: Option<&'a ArtifactDir>,
+    pub(crate) resume: Option<ResumePoint<B>>,
+}
+
+/// Initialises the model from `config` (seeded) and fits it on `data` with Burn's `Learner` and
+/// our [`EpochLoop`], reporting the loss on the validation items each epoch when there are any.
 ///
 /// Returns the model to keep (the last epoch's, the best one under early stopping, the last
-/// complete one after an interrupt or divergence) and how the loop ended.
-pub fn fit<B: TrainingBackend>(
+/// complete one after a stop or divergence) and how the loop ended.
+pub(crate) fn fit<B: TrainingBackend>(
     config: &RunConfig,
-    train_items: Vec<SequenceItem>,
-    valid_items: Vec<SequenceItem>,
-    steps: usize,
-    artifacts: &ArtifactDir,
+    data: FitData,
+    storage: FitStorage<'_, B>,
     device: &B::Device,
-    resume: Option<ResumePoint<B>>,
+    stop: StopHandle,
+    mut observer: Box<dyn TrainingObserver>,
 ) -> (RecurrentRegressor<B::InnerBackend>, LoopOutcome) {
     let training = &config.training;
     // Seed before initialising, so that the same seed gives the same weights.
     B::seed(device, u64::from(training.seed));
     let model = config.model.init::<B>(device);
 
-    let batcher = SequenceBatcher::new(steps, config.model.input_features);
-    let train_items = EpochShuffled::new(train_items);
+    let batcher = SequenceBatcher::new(data.steps, config.model.input_features);
+    let train_items = EpochShuffled::new(data.train_items);
     let train_loader = DataLoaderBuilder::new(batcher.clone())
         .batch_size(training.batch_size)
         .set_device(device.clone())
@@ -378,7 +413,7 @@ pub fn fit<B: TrainingBackend>(
     let valid_loader = DataLoaderBuilder::<B::InnerBackend, _, _>::new(batcher)
         .batch_size(training.batch_size)
         .set_device(device.clone())
-        .build(InMemDataset::new(valid_items));
+        .build(InMemDataset::new(data.valid_items));
 
     let rate = EpochRate::new(training.learning_rate);
     let plan = LoopPlan {
@@ -387,28 +422,36 @@ pub fn fit<B: TrainingBackend>(
         learning_rate: training.learning_rate,
         schedule: training.lr_schedule,
         early_stopping: training.early_stopping(),
-        print_lines: !EpochReporter::uses_dashboard(),
     };
+    let renderer = RendererSlot::new(observer.metrics_renderer(&stop));
     let epoch_loop = Arc::new(EpochLoop::new(
         plan,
         device.clone(),
         train_items,
         rate.clone(),
-        artifacts.clone(),
-        resume,
+        storage.artifacts.cloned(),
+        storage.resume,
+        observer,
     ));
-    let supervised = SupervisedTraining::new(artifacts.root(), train_loader, valid_loader)
+    // Without a directory nothing is written: Burn's checkpointer is left out, its metric
+    // logger keeps metrics in memory and its application logger is off.
+    let directory = storage
+        .artifacts
+        .map_or_else(|| PathBuf::from("."), |a| a.root().to_path_buf());
+    let mut supervised = SupervisedTraining::new(directory, train_loader, valid_loader)
         .metrics((LossMetric::new(),))
         .num_epochs(training.epochs)
         // history.csv is our record; Burn's file logger would add a folder per epoch.
         .with_metric_logger(InMemoryMetricLogger::new())
         // Burn would otherwise install a global logger and panic hook of its own.
         .with_application_logger(None)
-        .with_file_checkpointer(ModelRecorder::new())
-        .with_checkpointing_strategy(KeepLastSaved::new(2))
+        .with_interrupter(stop.interrupter())
         .with_training_strategy(TrainingStrategy::Custom(epoch_loop.clone()));
-    let reporter = EpochReporter::new(supervised.interrupter());
-    interrupt::arm(supervised.interrupter());
+    if storage.artifacts.is_some() {
+        supervised = supervised
+            .with_file_checkpointer(ModelRecorder::new())
+            .with_checkpointing_strategy(KeepLastSaved::new(2));
+    }
     let optimizer = FusedAdamW::new(training.adam_epsilon as f32, training.weight_decay as f32)
         .init(
             training
@@ -416,10 +459,9 @@ pub fn fit<B: TrainingBackend>(
                 .map(|norm| GradientClippingConfig::Norm(norm as f32).init()),
         );
     let result = supervised
-        .renderer(reporter)
+        .renderer(renderer)
         .launch(Learner::new(model, optimizer, rate));
-    interrupt::disarm();
-    // Dropping the renderer closes Burn's dashboard before anything is printed below it.
+    // Dropping the renderer closes a dashboard before anything is printed below it.
     drop(result.renderer);
     let outcome = epoch_loop.take_outcome().unwrap_or(LoopOutcome {
         history: Vec::new(),

@@ -2,11 +2,12 @@
 
 use std::path::PathBuf;
 
+use app::{BackendKind, LrSchedule, RunConfig, ScaleFit, SeriesConfig, TrainingConfig};
 use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use data::{ColumnRef, FillPolicy};
+use data::SyntheticConfig;
+use data::{ColumnRef, FillPolicy, ScaleKind};
 use model::{CellActivation, CellKind, GateActivation};
-use serde::{Deserialize, Serialize};
 
 /// Train an LSTM on the Keras tutorial's data with Burn, evaluate it and plot its predictions.
 #[derive(Debug, Parser)]
@@ -39,70 +40,6 @@ pub enum Command {
     Dataset(DatasetArgs),
 }
 
-/// Where tensors are computed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BackendKind {
-    /// CPU, through the ndarray crate (always available).
-    Ndarray,
-    /// GPU through wgpu (Vulkan, Metal or DirectX); on a machine without a GPU, Mesa's software
-    /// Vulkan driver (lavapipe) runs it on the CPU.
-    Wgpu,
-}
-
-/// The cell activation (Keras' `LSTM(activation=...)`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ActivationArg {
-    /// relu in the cell candidate and in h = o·relu(c), as in the tutorial.
-    Relu,
-    /// The classic LSTM cell.
-    Tanh,
-}
-
-impl From<ActivationArg> for CellActivation {
-    fn from(value: ActivationArg) -> Self {
-        match value {
-            ActivationArg::Relu => CellActivation::Relu,
-            ActivationArg::Tanh => CellActivation::Tanh,
-        }
-    }
-}
-
-/// The gate activation (Keras' `recurrent_activation`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum GateArg {
-    /// The logistic sigmoid (Keras 3, PyTorch).
-    Sigmoid,
-    /// max(0, min(1, 0.2x + 0.5)): Keras 2's default before 2.3.
-    HardSigmoid,
-}
-
-impl From<GateArg> for GateActivation {
-    fn from(value: GateArg) -> Self {
-        match value {
-            GateArg::Sigmoid => GateActivation::Sigmoid,
-            GateArg::HardSigmoid => GateActivation::HardSigmoid,
-        }
-    }
-}
-
-/// The recurrent cell (Keras' `LSTM` or `GRU` layer).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum CellArg {
-    /// Long short-term memory, as in the tutorial.
-    Lstm,
-    /// Gated recurrent unit (Keras' default reset_after form).
-    Gru,
-}
-
-impl From<CellArg> for CellKind {
-    fn from(value: CellArg) -> Self {
-        match value {
-            CellArg::Lstm => CellKind::Lstm,
-            CellArg::Gru => CellKind::Gru,
-        }
-    }
-}
-
 /// How the learning rate changes per epoch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ScheduleArg {
@@ -133,49 +70,6 @@ pub struct DataArgs {
     pub steps: usize,
 }
 
-/// How missing values in a CSV series are handled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum FillArg {
-    /// Refuse empty, NaN and infinite cells, naming the first.
-    None,
-    /// Repeat the last valid value.
-    Previous,
-    /// Interpolate between the valid neighbours.
-    Linear,
-}
-
-impl From<FillArg> for FillPolicy {
-    fn from(value: FillArg) -> Self {
-        match value {
-            FillArg::None => FillPolicy::None,
-            FillArg::Previous => FillPolicy::Previous,
-            FillArg::Linear => FillPolicy::Linear,
-        }
-    }
-}
-
-/// How a series is scaled before training.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ScaleArg {
-    /// To [0, 1] over the fitted values.
-    Minmax,
-    /// To zero mean and unit standard deviation.
-    Standard,
-    /// Not at all.
-    None,
-}
-
-/// Which values the scaler is fitted on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ScaleFit {
-    /// The training part only: nothing leaks from validation or test values.
-    Train,
-    /// The whole series, as some tutorials do (leaks the test range into training; for
-    /// reproducing them only).
-    All,
-}
-
 /// A real series: `--csv FILE --column NAME_OR_INDEX` instead of the synthetic data.
 #[derive(Clone, Debug, Args)]
 pub struct SeriesArgs {
@@ -189,8 +83,8 @@ pub struct SeriesArgs {
     #[arg(long, requires = "csv", value_parser = parse_column)]
     pub date_column: Option<ColumnRef>,
     /// Empty, NaN or infinite values: refuse them (none) or repair them.
-    #[arg(long, value_enum, default_value_t = FillArg::None, requires = "csv")]
-    pub fill: FillArg,
+    #[arg(long, value_enum, default_value_t = FillPolicy::None, requires = "csv")]
+    pub fill: FillPolicy,
     /// Past values the model sees per forecast.
     #[arg(long, default_value_t = 12, value_parser = at_least_one(), requires = "csv")]
     pub window: usize,
@@ -204,8 +98,8 @@ pub struct SeriesArgs {
     #[arg(long, default_value_t = 0.1, value_parser = fraction, requires = "csv")]
     pub validation_fraction: f64,
     /// Scaling of the series before training; undone for metrics and plots.
-    #[arg(long, value_enum, default_value_t = ScaleArg::Minmax, requires = "csv")]
-    pub scale: ScaleArg,
+    #[arg(long, value_enum, default_value_t = ScaleKind::MinMax, requires = "csv")]
+    pub scale: ScaleKind,
     /// The values the scaler is fitted on.
     #[arg(long, value_enum, default_value_t = ScaleFit::Train, requires = "csv")]
     pub scale_fit: ScaleFit,
@@ -236,14 +130,14 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 50, value_parser = at_least_one())]
     pub hidden: usize,
     /// Cell activation.
-    #[arg(long, value_enum, default_value_t = ActivationArg::Relu)]
-    pub activation: ActivationArg,
+    #[arg(long, value_enum, default_value_t = CellActivation::Relu)]
+    pub activation: CellActivation,
     /// Recurrent cell.
-    #[arg(long, value_enum, default_value_t = CellArg::Lstm)]
-    pub cell: CellArg,
+    #[arg(long, value_enum, default_value_t = CellKind::Lstm)]
+    pub cell: CellKind,
     /// Gate activation (Keras' recurrent_activation).
-    #[arg(long, value_enum, default_value_t = GateArg::Sigmoid)]
-    pub gate_activation: GateArg,
+    #[arg(long, value_enum, default_value_t = GateActivation::Sigmoid)]
+    pub gate_activation: GateActivation,
     /// Stacked recurrent layers (each feeds its whole output sequence to the next).
     #[arg(long, default_value_t = 1, value_parser = at_least_one())]
     pub layers: usize,
@@ -296,6 +190,73 @@ pub struct TrainArgs {
     /// Directory for the model, its configuration, the loss history and the plots.
     #[arg(long, default_value = "artifacts")]
     pub artifact_dir: PathBuf,
+}
+
+impl TrainArgs {
+    /// The run these flags ask for. A series' scaler is fitted by training.
+    pub fn run_config(&self) -> RunConfig {
+        let run = match &self.series.csv {
+            None => RunConfig::synthetic(
+                SyntheticConfig::new()
+                    .with_samples(self.data.samples)
+                    .with_steps(self.data.steps)
+                    .with_seed(self.data.seed),
+            ),
+            Some(csv) => {
+                let series = &self.series;
+                RunConfig::series(
+                    SeriesConfig::new(
+                        std::path::absolute(csv).unwrap_or_else(|_| csv.clone()),
+                        series.column.clone().unwrap_or(ColumnRef::Index(0)),
+                    )
+                    .with_date_column(series.date_column.clone())
+                    .with_fill(series.fill)
+                    .with_window(series.window)
+                    .with_horizon(series.horizon)
+                    .with_test_fraction(series.test_fraction)
+                    .with_validation_fraction(series.validation_fraction)
+                    .with_scale(series.scale)
+                    .with_scale_fit(series.scale_fit)
+                    .with_season(series.season),
+                )
+            }
+        };
+        let model = run
+            .model
+            .clone()
+            .with_hidden(self.hidden)
+            .with_activation(self.activation)
+            .with_cell(self.cell)
+            .with_gate_activation(self.gate_activation)
+            .with_layers(self.layers)
+            .with_bidirectional(self.bidirectional)
+            .with_dropout(self.dropout);
+        let training = TrainingConfig::new()
+            .with_epochs(self.epochs)
+            .with_batch_size(self.batch_size)
+            .with_learning_rate(self.learning_rate)
+            .with_adam_epsilon(self.adam_epsilon)
+            .with_seed(self.data.seed)
+            .with_backend(self.backend)
+            .with_weight_decay(self.weight_decay)
+            .with_grad_clip(self.grad_clip)
+            .with_lr_schedule(match self.lr_schedule {
+                ScheduleArg::Constant => LrSchedule::Constant,
+                ScheduleArg::Step => LrSchedule::Step {
+                    every: self.lr_step_epochs,
+                    factor: self.lr_factor,
+                },
+                ScheduleArg::Cosine => LrSchedule::Cosine,
+                ScheduleArg::Plateau => LrSchedule::Plateau {
+                    factor: self.lr_factor,
+                    patience: self.lr_patience,
+                    min_rate: self.min_lr,
+                },
+            })
+            .with_early_stopping(self.early_stopping)
+            .with_validation_split(self.validation_split);
+        run.with_model(model).with_training(training)
+    }
 }
 
 /// `plot` options.
@@ -407,6 +368,8 @@ fn positive_float(text: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use app::DataSource;
+    use burn::config::Config;
 
     #[test]
     fn defaults_are_the_tutorials() {
@@ -417,7 +380,7 @@ mod tests {
         assert_eq!(args.backend, BackendKind::Ndarray);
         assert_eq!((args.epochs, args.batch_size, args.hidden), (100, 32, 50));
         assert_eq!((args.learning_rate, args.adam_epsilon), (1e-3, 1e-7));
-        assert_eq!(args.activation, ActivationArg::Relu);
+        assert_eq!(args.activation, CellActivation::Relu);
         assert_eq!(
             (args.data.seed, args.data.samples, args.data.steps),
             (0, 100, 10)
@@ -482,5 +445,133 @@ mod tests {
                 assert!(arg.get_help().is_some(), "--{} has no help", arg.get_id());
             }
         }
+    }
+
+    fn train_args(flags: &[&str]) -> TrainArgs {
+        let cli = Cli::try_parse_from(["app", "train"].iter().chain(flags)).expect("valid flags");
+        match cli.command {
+            Command::Train(args) => args,
+            other => panic!("expected train, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn run_config_round_trips_through_json() {
+        let args = train_args(&[
+            "--hidden",
+            "8",
+            "--activation",
+            "tanh",
+            "--seed",
+            "5",
+            "--steps",
+            "4",
+        ]);
+        let config = args.run_config();
+        assert_eq!(config.model.hidden, 8);
+        assert!(matches!(&config.data, DataSource::Synthetic(s) if s.steps == 4));
+        assert_eq!(config.training.seed, 5);
+        let loaded = RunConfig::load_binary(config.to_string().as_bytes()).expect("valid JSON");
+        assert_eq!(loaded, config);
+    }
+
+    #[test]
+    fn series_run_predicts_the_horizon_and_round_trips() {
+        let args = train_args(&[
+            "--csv",
+            "series.csv",
+            "--column",
+            "passengers",
+            "--date-column",
+            "0",
+            "--window",
+            "6",
+            "--horizon",
+            "3",
+            "--season",
+            "12",
+            "--scale",
+            "standard",
+        ]);
+        let config = args.run_config();
+        assert_eq!((config.model.input_features, config.model.outputs), (1, 3));
+        let DataSource::Series(series) = &config.data else {
+            panic!("expected a series run")
+        };
+        assert!(series.csv.is_absolute());
+        assert_eq!(series.column, ColumnRef::Name("passengers".into()));
+        assert_eq!(series.date_column, Some(ColumnRef::Index(0)));
+        assert_eq!(series.scaler.kind, ScaleKind::Standard);
+        assert_eq!(series.season, Some(12));
+        let loaded = RunConfig::load_binary(config.to_string().as_bytes()).expect("valid JSON");
+        assert_eq!(loaded, config);
+    }
+
+    #[test]
+    fn training_options_are_recorded() {
+        let args = train_args(&[
+            "--cell",
+            "gru",
+            "--layers",
+            "2",
+            "--bidirectional",
+            "--dropout",
+            "0.2",
+            "--weight-decay",
+            "0.01",
+            "--grad-clip",
+            "1.5",
+            "--lr-schedule",
+            "plateau",
+            "--lr-factor",
+            "0.5",
+            "--lr-patience",
+            "3",
+            "--early-stopping",
+            "4",
+            "--validation-split",
+            "0.25",
+        ]);
+        let config = args.run_config();
+        assert_eq!(
+            config.model.describe(),
+            "2 × bidirectional gru(50, relu), dropout 0.2"
+        );
+        let training = &config.training;
+        assert_eq!(training.weight_decay, 0.01);
+        assert_eq!(training.grad_clip, Some(1.5));
+        assert_eq!(
+            training.lr_schedule,
+            LrSchedule::Plateau {
+                factor: 0.5,
+                patience: 3,
+                min_rate: 0.0
+            }
+        );
+        assert_eq!(training.early_stopping, Some(4));
+        assert_eq!(training.validation_split, 0.25);
+        let loaded = RunConfig::load_binary(config.to_string().as_bytes()).expect("valid JSON");
+        assert_eq!(loaded, config);
+    }
+
+    #[test]
+    fn resume_conflicts_name_the_setting_and_both_values() {
+        let saved = train_args(&["--hidden", "8", "--epochs", "5"]).run_config();
+        let more_epochs = train_args(&[
+            "--hidden",
+            "8",
+            "--epochs",
+            "10",
+            "--learning-rate",
+            "0.0005",
+        ])
+        .run_config();
+        assert!(more_epochs.resume_conflict(&saved).is_none());
+        let other = train_args(&["--hidden", "16", "--cell", "gru"]).run_config();
+        let conflict = other.resume_conflict(&saved).expect("differs");
+        assert_eq!(
+            crate::cli::messages::render(&conflict),
+            "model.cell was \"lstm\" in the saved run, this command asks for \"gru\""
+        );
     }
 }

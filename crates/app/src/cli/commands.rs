@@ -1,22 +1,23 @@
-//! The subcommands, wired to the backend switch. Each prints what a user needs and nothing else.
+//! The subcommands: each builds the library's configs from its flags, calls the library on the
+//! backend chosen, and prints what a user needs and nothing else.
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
+use app::artifacts::{write_atomically, ArtifactDir};
+use app::backend::run_on;
+use app::evaluate::loss_line;
+use app::metrics;
+use app::plot;
+use app::run::{EvaluateSavedRun, ForecastSavedRun};
+use app::{DataSource, ForecastOutcome, RunConfig, RunOutcome, SavedRun, StopHandle, StopReason};
+use app::{TrainReport, Training};
 use data::{SyntheticConfig, SyntheticDataset};
 
-use crate::artifacts::{write_atomically, ArtifactDir};
-use crate::backend::run_on;
-use crate::cli::{
-    BackendKind, Cli, Command, DatasetArgs, EvaluateArgs, ForecastArgs, PlotArgs, TrainArgs,
-};
-use crate::epoch_loop::StopReason;
-use crate::evaluate::{loss_line, EvaluateSavedRun, Evaluation};
-use crate::forecast::{self, ForecastOutcome, ForecastSavedRun};
-use crate::metrics;
-use crate::plot;
-use crate::run_config::{DataSource, RunConfig};
-use crate::train::{TrainJob, TrainOutcome};
+use super::args::{Cli, Command, DatasetArgs, EvaluateArgs, ForecastArgs, PlotArgs, TrainArgs};
+use super::dashboard::Progress;
+use super::interrupt::{self, Interrupted};
+use super::output::say;
 
 /// Runs the command the user asked for.
 pub fn run(cli: Cli) -> Result<()> {
@@ -25,7 +26,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Evaluate(args) => evaluate(&args),
         Command::Plot(args) => plot(&args),
         Command::Forecast(args) => forecast(&args),
-        Command::Bench(args) => crate::bench::run(&args),
+        Command::Bench(args) => super::bench::run(&args),
         Command::Dataset(args) => dataset(&args),
     }
 }
@@ -48,8 +49,37 @@ fn describe(config: &RunConfig) -> String {
 }
 
 fn train(args: &TrainArgs) -> Result<()> {
-    let job = TrainJob::from_args(args)?;
-    let config = &job.config;
+    let config = args.run_config();
+    // Before anything is printed, so that an unusable directory is the only line.
+    ArtifactDir::create(&args.artifact_dir)?;
+    print_header(&config);
+    let stop = StopHandle::new();
+    let training = Training::new(config.clone())
+        .with_artifact_dir(&args.artifact_dir)
+        .with_resume(args.resume)
+        .with_stop_handle(stop.clone())
+        .with_observer(Progress::new());
+    interrupt::arm(&stop);
+    let report = run_on(args.backend, training);
+    interrupt::disarm();
+    let report = report.map_err(|error| with_divergence_advice(error, &config))?;
+    print_ending(&report, &config)?;
+    let dir = args.artifact_dir.display();
+    match &report.outcome {
+        Some(RunOutcome::Synthetic(evaluation)) => {
+            say!("{}", loss_line(evaluation.mse));
+            say!("Saved model.mpk, config.json and history.csv in {dir}; draw them with: app plot --artifact-dir {dir}");
+        }
+        Some(RunOutcome::Series(outcome)) => {
+            print_metrics(outcome);
+            say!("Saved model.mpk, config.json, history.csv and metrics.json in {dir}; forecast with: app forecast --artifact-dir {dir}");
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+fn print_header(config: &RunConfig) {
     let data = match &config.data {
         DataSource::Synthetic(synthetic) => format!(
             "{} sequences of {} steps",
@@ -65,105 +95,117 @@ fn train(args: &TrainArgs) -> Result<()> {
             training.learning_rate, training.weight_decay
         );
     }
-    crate::say!(
+    say!(
         "Training {} on {data}, batch {}, {optimiser}, backend {}",
         describe(config),
         training.batch_size,
         training.backend,
     );
-    let early_stopping = training.early_stopping.is_some();
-    let report = run_on(args.backend, job)?;
-    let dir = report.artifacts.root().display();
+}
+
+/// What to try after a loss that diverged: a lower rate, or the bounded activation.
+fn divergence_advice(config: &RunConfig) -> String {
+    format!(
+        "try a lower --learning-rate (this run used {}){}",
+        config.training.learning_rate,
+        match config.model.activation {
+            model::CellActivation::Relu => " or --activation tanh",
+            model::CellActivation::Tanh => "",
+        }
+    )
+}
+
+fn with_divergence_advice(error: app::Error, config: &RunConfig) -> anyhow::Error {
+    match error {
+        app::Error::DivergedBeforeFirstEpoch { .. } => {
+            anyhow::anyhow!("{error}; {}", divergence_advice(config))
+        }
+        other => other.into(),
+    }
+}
+
+/// Says how training ended; a stop or a divergence is an error (exit status 130 or 1) whose
+/// message says what was kept and how to continue.
+fn print_ending(report: &TrainReport, config: &RunConfig) -> Result<()> {
+    let dir = report
+        .saved_in
+        .as_deref()
+        .map_or_else(String::new, |dir| dir.display().to_string());
+    // Checkpoints come at most once a second, so the last may be a few epochs back.
+    let resume_hint = match report.checkpoint_epoch {
+        0 => "it stopped before its first checkpoint, so `app train` starts it afresh".into(),
+        epoch => format!(
+            "`app train --resume --artifact-dir {dir}` with the same flags continues from \
+             epoch {epoch}, its last checkpoint"
+        ),
+    };
+    let model_epoch = report.model_epoch;
     match report.stop {
-        StopReason::EarlyStopped { best_epoch } => crate::say!(
-            "Early stopping after epoch {}: no improvement since epoch {best_epoch}, whose weights are kept",
-            report.trained.1
-        ),
-        _ if early_stopping => crate::say!(
-            "Kept the weights of epoch {}, the best one",
-            report.model_epoch
-        ),
-        _ => {}
-    }
-    match &report.outcome {
-        TrainOutcome::Synthetic(evaluation) => {
-            crate::say!("{}", loss_line(evaluation.mse));
-            crate::say!("Saved model.mpk, config.json and history.csv in {dir}; draw them with: app plot --artifact-dir {dir}");
+        StopReason::Interrupted => Err(Interrupted {
+            completed_epochs: report.history.len(),
+            epochs: config.training.epochs,
+            saved: format!(
+                "saved the model of epoch {model_epoch} and the loss history in {dir}; \
+                 `app plot` and `app evaluate` read them, and {resume_hint}"
+            ),
         }
-        TrainOutcome::Series(outcome) => {
-            print_metrics(outcome);
-            crate::say!("Saved model.mpk, config.json, history.csv and metrics.json in {dir}; forecast with: app forecast --artifact-dir {dir}");
+        .into()),
+        StopReason::Diverged { epoch, loss } => bail!(
+            "the training loss became {loss} in epoch {epoch}, so training stopped; the model of \
+             epoch {model_epoch} is saved in {dir}; {}: {resume_hint} (--learning-rate may change)",
+            divergence_advice(config)
+        ),
+        StopReason::EarlyStopped { best_epoch } => {
+            say!(
+                "Early stopping after epoch {}: no improvement since epoch {best_epoch}, whose weights are kept",
+                report.trained.1
+            );
+            Ok(())
+        }
+        StopReason::Completed => {
+            if config.training.early_stopping.is_some() {
+                say!("Kept the weights of epoch {model_epoch}, the best one");
+            }
+            Ok(())
         }
     }
-    Ok(())
 }
 
 fn print_metrics(outcome: &ForecastOutcome) {
     let prepared = &outcome.prepared;
     let first = outcome.forecast.origins.first().copied().unwrap_or(0);
-    crate::say!(
+    say!(
         "Test part: {} forecasts of {} step(s) from {} on, in the units of '{}':",
         outcome.metrics.forecasts,
         outcome.metrics.horizon,
         prepared.label(first),
         prepared.series.name,
     );
-    crate::say!("{}", metrics::table(&outcome.metrics).trim_end());
-}
-
-/// What re-running a saved model on its own data gives.
-enum SavedRunResult {
-    /// The synthetic data: predictions and the tutorial's MSE.
-    Synthetic(Evaluation),
-    /// A series: the test forecasts and their metrics.
-    Series(Box<ForecastOutcome>),
-}
-
-/// Loads the run's model and runs it on the data it was trained on.
-fn rerun(
-    backend: BackendKind,
-    artifacts: &ArtifactDir,
-    config: RunConfig,
-) -> Result<SavedRunResult> {
-    let artifacts = artifacts.clone();
-    Ok(match &config.data {
-        DataSource::Synthetic(_) => {
-            SavedRunResult::Synthetic(run_on(backend, EvaluateSavedRun { config, artifacts })?)
-        }
-        DataSource::Series(_) => SavedRunResult::Series(Box::new(run_on(
-            backend,
-            ForecastSavedRun {
-                config,
-                artifacts,
-                csv: None,
-            },
-        )?)),
-    })
+    say!("{}", metrics::table(&outcome.metrics).trim_end());
 }
 
 fn evaluate(args: &EvaluateArgs) -> Result<()> {
-    let artifacts = ArtifactDir::new(&args.artifact_dir);
-    let config = artifacts.load_config()?;
-    crate::say!(
+    let run = SavedRun::open(&args.artifact_dir)?;
+    say!(
         "Evaluating {} in {}",
-        describe(&config),
-        artifacts.root().display()
+        describe(run.config()),
+        run.dir().display()
     );
-    match rerun(args.backend, &artifacts, config)? {
-        SavedRunResult::Synthetic(evaluation) => crate::say!("{}", loss_line(evaluation.mse)),
-        SavedRunResult::Series(outcome) => print_metrics(&outcome),
+    match run_on(args.backend, EvaluateSavedRun(&run))? {
+        RunOutcome::Synthetic(evaluation) => say!("{}", loss_line(evaluation.mse)),
+        RunOutcome::Series(outcome) => print_metrics(&outcome),
     }
     Ok(())
 }
 
 fn plot(args: &PlotArgs) -> Result<()> {
-    let artifacts = ArtifactDir::new(&args.artifact_dir);
-    let config = artifacts.load_config()?;
-    let history = artifacts.load_history()?;
-    let title = describe(&config);
+    let run = SavedRun::open(&args.artifact_dir)?;
+    let history = run.history()?;
+    let title = describe(run.config());
+    let artifacts = run.artifacts();
     let loss_png = artifacts.loss_plot_path();
-    match rerun(args.backend, &artifacts, config)? {
-        SavedRunResult::Synthetic(evaluation) => {
+    match run_on(args.backend, EvaluateSavedRun(&run))? {
+        RunOutcome::Synthetic(evaluation) => {
             let predictions_png = artifacts.predictions_plot_path();
             plot::predictions(
                 &predictions_png,
@@ -171,36 +213,29 @@ fn plot(args: &PlotArgs) -> Result<()> {
                 &evaluation.predictions,
                 &format!("Actual vs Predicted, MSE {:.3e}: {title}", evaluation.mse),
             )?;
-            crate::say!("{}", loss_line(evaluation.mse));
-            crate::say!("Wrote {}", predictions_png.display());
+            say!("{}", loss_line(evaluation.mse));
+            say!("Wrote {}", predictions_png.display());
         }
-        SavedRunResult::Series(outcome) => {
+        RunOutcome::Series(outcome) => {
             let forecast_png = artifacts.forecast_plot_path();
             plot::forecast(&forecast_png, &outcome, &title)?;
-            crate::say!("Wrote {}", forecast_png.display());
+            say!("Wrote {}", forecast_png.display());
         }
     }
     plot::loss_curve(&loss_png, &history, &format!("Loss: {title}"))?;
-    crate::say!("Wrote {}", loss_png.display());
+    say!("Wrote {}", loss_png.display());
     Ok(())
 }
 
 fn forecast(args: &ForecastArgs) -> Result<()> {
-    let artifacts = ArtifactDir::new(&args.artifact_dir);
-    let config = artifacts.load_config()?;
-    let title = describe(&config);
-    let season = match &config.data {
-        DataSource::Series(series) => series.season,
-        DataSource::Synthetic(_) => None,
-    };
-    let outcome = run_on(
-        args.backend,
-        ForecastSavedRun {
-            config,
-            artifacts: artifacts.clone(),
-            csv: args.csv.clone(),
-        },
-    )?;
+    let run = SavedRun::open(&args.artifact_dir)?;
+    let title = describe(run.config());
+    let series = args
+        .csv
+        .as_deref()
+        .map(|csv| run.read_series(csv))
+        .transpose()?;
+    let outcome = run_on(args.backend, ForecastSavedRun { run: &run, series })?;
     print_metrics(&outcome);
     let future: Vec<String> = outcome
         .forecast
@@ -208,19 +243,20 @@ fn forecast(args: &ForecastArgs) -> Result<()> {
         .iter()
         .map(|v| format!("{v:.3}"))
         .collect();
-    crate::say!(
+    say!(
         "Next {} value(s) after the end: {}",
         future.len(),
         future.join(", ")
     );
 
+    let artifacts = run.artifacts();
     let table = artifacts.forecast_table_path();
-    forecast::write_table(&table, &outcome.prepared, &outcome.forecast, season)?;
+    outcome.write_table(&table)?;
     artifacts.save_metrics(&outcome.metrics)?;
     let figure = artifacts.forecast_plot_path();
     plot::forecast(&figure, &outcome, &title)?;
     for path in [table, artifacts.metrics_path(), figure] {
-        crate::say!("Wrote {}", path.display());
+        say!("Wrote {}", path.display());
     }
     Ok(())
 }
@@ -230,7 +266,7 @@ fn dataset(args: &DatasetArgs) -> Result<()> {
         .with_samples(args.data.samples)
         .with_steps(args.data.steps)
         .with_seed(args.data.seed);
-    let dataset = SyntheticDataset::generate(&config).context("invalid data settings")?;
+    let dataset = SyntheticDataset::generate(&config).map_err(app::Error::from)?;
     match &args.out {
         Some(path) => {
             write_atomically(path, |file| Ok(dataset.write_csv(file)?))?;

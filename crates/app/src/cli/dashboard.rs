@@ -1,99 +1,61 @@
-//! Training progress on screen: Burn's dashboard when stdout is a terminal; otherwise nothing
-//! here, and the epoch loop prints one line per epoch (CI, pipes, files).
+//! Training progress on screen: Burn's dashboard when stdout is a terminal; otherwise one line
+//! per epoch (CI, pipes, files).
 
 use std::io::IsTerminal;
+use std::path::Path;
 
-use burn::train::metric::MetricDefinition;
+use app::{EpochRecord, StopHandle, TrainingObserver};
 use burn::train::renderer::tui::TuiMetricsRendererWrapper;
-use burn::train::renderer::{
-    EvaluationName, EvaluationProgress, MetricState, MetricsRenderer, MetricsRendererEvaluation,
-    MetricsRendererTraining, ProgressType, TrainingProgress,
-};
-use burn::train::{Interrupter, LearnerSummary};
+use burn::train::renderer::MetricsRenderer;
 
-/// A Burn metrics renderer that forwards everything to Burn's terminal dashboard when there is a
-/// terminal to draw on, and ignores it otherwise.
-pub struct EpochReporter {
-    dashboard: Option<Box<dyn MetricsRenderer>>,
+use super::output::say;
+
+/// The command line's [`TrainingObserver`].
+pub struct Progress {
+    dashboard: bool,
 }
 
-impl EpochReporter {
+impl Progress {
     /// Uses Burn's dashboard when stdout is a terminal.
-    pub fn new(interrupter: Interrupter) -> Self {
-        let dashboard: Option<Box<dyn MetricsRenderer>> = if Self::uses_dashboard() {
-            Some(Box::new(TuiMetricsRendererWrapper::new(interrupter, None)))
-        } else {
-            None
-        };
-        Self { dashboard }
-    }
-
-    /// Whether the dashboard is shown (then the loop prints no lines).
-    pub fn uses_dashboard() -> bool {
-        std::io::stdout().is_terminal()
-    }
-}
-
-impl MetricsRendererTraining for EpochReporter {
-    fn update_train(&mut self, state: MetricState) {
-        if let Some(dashboard) = &mut self.dashboard {
-            dashboard.update_train(state);
-        }
-    }
-
-    fn update_valid(&mut self, state: MetricState) {
-        if let Some(dashboard) = &mut self.dashboard {
-            dashboard.update_valid(state);
-        }
-    }
-
-    fn render_train(&mut self, item: TrainingProgress, indicators: Vec<ProgressType>) {
-        if let Some(dashboard) = &mut self.dashboard {
-            dashboard.render_train(item, indicators);
-        }
-    }
-
-    fn render_valid(&mut self, item: TrainingProgress, indicators: Vec<ProgressType>) {
-        if let Some(dashboard) = &mut self.dashboard {
-            dashboard.render_valid(item, indicators);
-        }
-    }
-
-    fn on_train_end(
-        &mut self,
-        summary: Option<LearnerSummary>,
-    ) -> Result<(), Box<dyn std::error::Error>> {
-        match &mut self.dashboard {
-            Some(dashboard) => dashboard.on_train_end(summary),
-            None => Ok(()),
+    pub fn new() -> Self {
+        Self {
+            dashboard: std::io::stdout().is_terminal(),
         }
     }
 }
 
-impl MetricsRendererEvaluation for EpochReporter {
-    fn update_test(&mut self, name: EvaluationName, state: MetricState) {
-        if let Some(dashboard) = &mut self.dashboard {
-            dashboard.update_test(name, state);
-        }
+impl TrainingObserver for Progress {
+    fn resumed(&mut self, dir: &Path, completed_epochs: usize) {
+        say!(
+            "Resuming the run in {} after epoch {completed_epochs}",
+            dir.display()
+        );
     }
 
-    fn render_test(&mut self, item: EvaluationProgress, indicators: Vec<ProgressType>) {
-        if let Some(dashboard) = &mut self.dashboard {
-            dashboard.render_test(item, indicators);
+    fn epoch_completed(&mut self, record: &EpochRecord, epochs: usize) {
+        if self.dashboard {
+            return;
         }
+        let width = epochs.to_string().len();
+        let valid = record
+            .valid_loss
+            .map_or(String::new(), |loss| format!("  valid_loss {loss:.6e}"));
+        say!(
+            "epoch {:>width$}/{epochs}  loss {:.6e}{valid}  lr {:.3e}  elapsed {:.1}s",
+            record.epoch,
+            record.loss,
+            record.lr,
+            record.elapsed_seconds
+        );
     }
-}
 
-impl MetricsRenderer for EpochReporter {
-    fn manual_close(&mut self) {
-        if let Some(dashboard) = &mut self.dashboard {
-            dashboard.manual_close();
-        }
-    }
-
-    fn register_metric(&mut self, definition: MetricDefinition) {
-        if let Some(dashboard) = &mut self.dashboard {
-            dashboard.register_metric(definition);
+    fn metrics_renderer(&mut self, stop: &StopHandle) -> Option<Box<dyn MetricsRenderer>> {
+        match self.dashboard {
+            true => Some(Box::new(TuiMetricsRendererWrapper::new(
+                stop.interrupter(),
+                None,
+            ))),
+            false => None,
         }
     }
 }

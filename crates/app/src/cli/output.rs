@@ -4,7 +4,7 @@
 use std::fmt;
 use std::io::{ErrorKind, Write};
 
-/// Writes one line to standard output; see [`say!`](crate::say).
+/// Writes one line to standard output; see [`say!`].
 pub fn line(args: fmt::Arguments<'_>) {
     let mut stdout = std::io::stdout().lock();
     if let Err(error) = writeln!(stdout, "{args}").and_then(|()| stdout.flush()) {
@@ -17,9 +17,10 @@ pub fn line(args: fmt::Arguments<'_>) {
 }
 
 /// `println!` that tolerates a closed pipe.
-#[macro_export]
 macro_rules! say {
     ($($arg:tt)*) => {
-        $crate::output::line(format_args!($($arg)*))
+        $crate::cli::output::line(format_args!($($arg)*))
     };
 }
+
+pub(crate) use say;

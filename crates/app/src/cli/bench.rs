@@ -1,0 +1,73 @@
+//! `bench`: each workload measured in a child process of this executable (so that its peak memory
+//! is its own), then one table.
+
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use app::backend::run_on;
+use app::bench::{BenchJob, Measurement, Workload};
+
+use super::args::BenchArgs;
+use super::output::say;
+
+const RESULT_PREFIX: &str = "bench-result ";
+
+/// Runs the benchmark: each workload in a child process of this executable, then a table.
+pub fn run(args: &BenchArgs) -> Result<()> {
+    let workloads = Workload::all(args.quick);
+    if let Some(only) = &args.only {
+        // Child mode: measure one workload and report it on one line.
+        let workload = Workload::named(only, args.quick)
+            .with_context(|| format!("no workload {only}; they are W1, W2 and W3"))?;
+        let measurement = run_on(args.backend, BenchJob(workload))?;
+        say!("{RESULT_PREFIX}{}", serde_json::to_string(&measurement)?);
+        return Ok(());
+    }
+    let exe = std::env::current_exe().context("cannot find the app executable")?;
+    let backend = args.backend.to_string();
+    say!(
+        "{:<4}{:>16}{:>12}{:>18}{:>12}{:>12}",
+        "",
+        "train seq/s",
+        "s/epoch",
+        "inference seq/s",
+        "GFLOP/s",
+        "peak MiB"
+    );
+    for workload in &workloads {
+        let mut command = Command::new(&exe);
+        command.args(["bench", "--backend", &backend, "--only", workload.name]);
+        if args.quick {
+            command.arg("--quick");
+        }
+        let output = command
+            .output()
+            .with_context(|| format!("cannot run {}", workload.name))?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let Some(line) = stdout.lines().find_map(|l| l.strip_prefix(RESULT_PREFIX)) else {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            bail!("{} failed: {}", workload.name, stderr.trim());
+        };
+        let m: Measurement = serde_json::from_str(line).context("unreadable bench result")?;
+        say!(
+            "{:<4}{:>16.1}{:>12.3}{:>18.1}{:>12.2}{:>12}",
+            m.workload,
+            m.train_sequences_per_second,
+            m.seconds_per_epoch,
+            m.inference_sequences_per_second,
+            m.train_gflops,
+            m.peak_rss_mib
+                .map_or("n/a".to_string(), |mib| format!("{mib:.0}"))
+        );
+    }
+    // Measured after the workloads, in this process, so that they do not share the cores.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let one = model::lstm_op::measured_peak_gflops(1);
+    let all = model::lstm_op::measured_peak_gflops(cores);
+    say!(
+        "CPU peak, measured: {one:.1} GFLOP/s on 1 core, {all:.1} on {cores} (the kernel's packed \
+         fp32 product on a cache-resident [64, 256]·[256, 256] per core, best of 5 rounds); \
+         W1 runs on one core, W2 and W3 on all"
+    );
+    Ok(())
+}

@@ -1,0 +1,200 @@
+//! The library's errors as the command line words them: the library says what went wrong, this
+//! adds which flag or command to change (see docs/errors.md, where every line has a test).
+
+use std::error::Error as StdError;
+use std::path::Path;
+
+use app::Error;
+
+/// An error's message and its causes, joined by `: ` on one line (as anyhow's `{:#}` does).
+pub fn chain(error: &dyn StdError) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The one-line message for a failure of a command: a library error with its advice, or the
+/// context chain of anything else.
+pub fn describe(error: &anyhow::Error) -> String {
+    match error.downcast_ref::<Error>() {
+        Some(error) => render(error),
+        None => format!("{error:#}"),
+    }
+}
+
+/// `app train --artifact-dir DIR`, the command that makes a run in `dir` again.
+fn train_again(dir: &Path) -> String {
+    format!("`app train --artifact-dir {}`", dir.display())
+}
+
+/// The message for `error`, with what to change on the command line.
+pub fn render(error: &Error) -> String {
+    match error {
+        Error::Series(source @ data::SeriesError::Missing { .. }) => {
+            format!("{source}; repair with --fill previous or --fill linear")
+        }
+        Error::SeriesTooShort { source, .. } => {
+            let fraction = match source.part {
+                "test" => "or a larger --test-fraction",
+                _ => "or a smaller --test-fraction or --validation-fraction",
+            };
+            format!(
+                "{}; use a longer series, a smaller --window or --horizon, {fraction}",
+                chain(error)
+            )
+        }
+        Error::ValidationSplit {
+            fraction,
+            total,
+            train,
+            valid,
+        } => format!(
+            "--validation-split {fraction} of {total} sequences leaves {train} for training and \
+             {valid} for validation; both need at least one (use a fraction between {:.3} and \
+             {:.3}, or more --samples)",
+            1.0 / *total as f64,
+            1.0 - 1.0 / *total as f64
+        ),
+        Error::NoRun { dir, .. } => format!("{error}; run {} first", train_again(dir)),
+        Error::IncompleteRun { dir, manifest } => format!(
+            "the run in {} is incomplete ({} is missing: `train` did not finish, or is still \
+             running); run {} again",
+            dir.display(),
+            manifest.display(),
+            train_again(dir)
+        ),
+        Error::OtherFormat { path, .. } => format!(
+            "{error}; run {} again",
+            train_again(path.parent().unwrap_or(Path::new(".")))
+        ),
+        Error::WeightsMismatch { config, .. } => format!(
+            "{error}; run {} again",
+            train_again(config.parent().unwrap_or(Path::new(".")))
+        ),
+        Error::Resume { dir, source } => {
+            let advice = match source.as_ref() {
+                Error::ResumeConflict { .. } => {
+                    "; give the flags of the first run (only --epochs, --learning-rate, \
+                     --early-stopping and --backend may change)"
+                }
+                Error::NoCheckpoint { .. } | Error::DamagedOptimiser { .. } => {
+                    "; train it afresh without --resume"
+                }
+                _ => "",
+            };
+            format!(
+                "cannot resume the run in {}: {}{advice}",
+                dir.display(),
+                render(source)
+            )
+        }
+        Error::ResumeConflict {
+            setting,
+            saved,
+            asked,
+        } => format!("{setting} was {saved} in the saved run, this command asks for {asked}"),
+        Error::AlreadyTrained {
+            dir,
+            trained,
+            epochs,
+        } => format!(
+            "the run in {} already has {trained} epochs and --epochs is the total, as Keras' \
+             initial_epoch counts; ask for more, e.g. --epochs {}",
+            dir.display(),
+            trained + (*epochs).max(10)
+        ),
+        Error::WrongKindOfRun {
+            trained_on: "the synthetic data",
+            ..
+        } => format!("{error}; train one with `app train --csv FILE --column NAME` to forecast"),
+        Error::NoAdapter { api, .. } => format!(
+            "--backend wgpu found no {api} adapter: install a GPU driver, or Mesa's software \
+             Vulkan driver to run on the CPU (Debian/Ubuntu: apt-get install \
+             mesa-vulkan-drivers), or use --backend ndarray"
+        ),
+        Error::BackendNotBuilt { backend } => format!(
+            "this build of app has no {backend} backend (built with --no-default-features); \
+             rebuild with the default features or use --backend ndarray"
+        ),
+        _ => chain(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    #[test]
+    fn resume_errors_name_the_flags_to_keep_or_drop() {
+        let conflict = Error::Resume {
+            dir: PathBuf::from("run"),
+            source: Box::new(Error::ResumeConflict {
+                setting: "model.hidden".into(),
+                saved: "8".into(),
+                asked: "16".into(),
+            }),
+        };
+        assert_eq!(
+            render(&conflict),
+            "cannot resume the run in run: model.hidden was 8 in the saved run, this command asks \
+             for 16; give the flags of the first run (only --epochs, --learning-rate, \
+             --early-stopping and --backend may change)"
+        );
+        let nested = Error::Resume {
+            dir: PathBuf::from("run"),
+            source: Box::new(Error::NoRun {
+                dir: PathBuf::from("run"),
+                missing: PathBuf::from("run/config.json"),
+            }),
+        };
+        assert_eq!(
+            render(&nested),
+            "cannot resume the run in run: no trained model in run: run/config.json does not \
+             exist; run `app train --artifact-dir run` first"
+        );
+    }
+
+    #[test]
+    fn a_too_short_series_names_the_flags_of_its_part() {
+        let too_short = |part| Error::SeriesTooShort {
+            name: "v".into(),
+            len: 20,
+            source: data::TooShort {
+                part,
+                len: 4,
+                window: 12,
+                horizon: 1,
+                needed: 13,
+            },
+        };
+        let test = render(&too_short("test"));
+        assert!(
+            test.starts_with("the series 'v' (20 values) is too short: the test part has 4"),
+            "{test}"
+        );
+        assert!(test.ends_with("or a larger --test-fraction"), "{test}");
+        let training = render(&too_short("training"));
+        assert!(
+            training.ends_with("or a smaller --test-fraction or --validation-fraction"),
+            "{training}"
+        );
+    }
+
+    #[test]
+    fn the_validation_split_message_names_the_flag_and_a_range() {
+        let error = app::train::validation_split((0..8).collect::<Vec<i32>>(), 0.9)
+            .expect_err("nothing left to train on");
+        assert_eq!(
+            render(&error),
+            "--validation-split 0.9 of 8 sequences leaves 0 for training and 8 for validation; \
+             both need at least one (use a fraction between 0.125 and 0.875, or more --samples)"
+        );
+    }
+}

@@ -1,0 +1,284 @@
+//! The library's errors: what went wrong, in the library's terms. A front end (the `app` command
+//! line, for one) adds what its user should change.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::backend::BackendKind;
+
+/// A result whose error is the library's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong when training, evaluating, forecasting or reading a run.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file or directory could not be read, written or created.
+    #[error("{what}")]
+    File {
+        /// What was being done, naming the path (`cannot write DIR/model.mpk`).
+        what: String,
+        /// Why it failed.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The synthetic data's settings are invalid.
+    #[error("invalid data settings")]
+    Data(#[from] data::DataError),
+    /// The CSV series could not be read.
+    #[error(transparent)]
+    Series(#[from] data::SeriesError),
+    /// A part of the series is too short for one window.
+    #[error("the series '{name}' ({len} values) is too short")]
+    SeriesTooShort {
+        /// The series' name (its column).
+        name: String,
+        /// Its length.
+        len: usize,
+        /// Which part is too short, and by how much.
+        #[source]
+        source: data::TooShort,
+    },
+    /// The validation fraction leaves no sequence for training or for validation.
+    #[error(
+        "a validation fraction of {fraction} of {total} sequences leaves {train} for training and \
+         {valid} for validation; both need at least one"
+    )]
+    ValidationSplit {
+        /// The fraction asked for.
+        fraction: f64,
+        /// The sequences there are.
+        total: usize,
+        /// Those left for training.
+        train: usize,
+        /// Those for validation.
+        valid: usize,
+    },
+    /// The model's shape does not fit the data (outputs against the horizon, inputs against the
+    /// features).
+    #[error("the model has {found} {what} but the data has {expected}")]
+    ModelDoesNotFitData {
+        /// `inputs per step` or `outputs`.
+        what: &'static str,
+        /// The model's number.
+        found: usize,
+        /// The data's number.
+        expected: usize,
+    },
+    /// No finished run (its `config.json` or another listed file is missing).
+    #[error("no trained model in {}: {} does not exist", dir.display(), missing.display())]
+    NoRun {
+        /// The run's directory.
+        dir: PathBuf,
+        /// The file that is missing.
+        missing: PathBuf,
+    },
+    /// A run whose training did not finish (no `manifest.json`).
+    #[error(
+        "the run in {} is incomplete ({} is missing: training did not finish, or is still \
+         running)",
+        dir.display(),
+        manifest.display()
+    )]
+    IncompleteRun {
+        /// The run's directory.
+        dir: PathBuf,
+        /// The manifest that is missing.
+        manifest: PathBuf,
+    },
+    /// A file that this library did not write, or cannot read back.
+    #[error("{} is not {what}", path.display())]
+    NotOurs {
+        /// The file.
+        path: PathBuf,
+        /// What it should have been (`a run configuration written by `train``).
+        what: &'static str,
+        /// The parser's complaint.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A `config.json` of another layout version.
+    #[error(
+        "{} was written by another version of this app (format {}, this one reads {expected})",
+        path.display(),
+        found.map_or("unknown".to_string(), |v| v.to_string())
+    )]
+    OtherFormat {
+        /// The file.
+        path: PathBuf,
+        /// The version it holds, if any.
+        found: Option<u64>,
+        /// The version this build reads.
+        expected: u32,
+    },
+    /// Weights that cannot be loaded, or are damaged.
+    #[error("cannot load the model from {}", path.display())]
+    DamagedModel {
+        /// The weights file.
+        path: PathBuf,
+        /// Burn's complaint.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Weights whose shapes are not the configuration's.
+    #[error(
+        "{} does not match {}: the weights hold {found_parameters} parameters in {found_tensors} \
+         tensors, the configuration ({architecture}) needs {expected_parameters} in \
+         {expected_tensors}",
+        weights.display(),
+        config.display()
+    )]
+    WeightsMismatch {
+        /// The weights file.
+        weights: PathBuf,
+        /// The configuration file.
+        config: PathBuf,
+        /// The configuration's architecture, described.
+        architecture: String,
+        /// Parameters in the file.
+        found_parameters: usize,
+        /// Tensors in the file.
+        found_tensors: usize,
+        /// Parameters the configuration needs.
+        expected_parameters: usize,
+        /// Tensors the configuration needs.
+        expected_tensors: usize,
+    },
+    /// A run that cannot be resumed; `source` says why.
+    #[error("cannot resume the run in {}", dir.display())]
+    Resume {
+        /// The run's directory.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
+    /// Resuming with settings that define another model or other data.
+    #[error("{setting} was {saved} in the saved run, this one asks for {asked}")]
+    ResumeConflict {
+        /// The dotted path of the first setting that differs (`model.cell`).
+        setting: String,
+        /// Its saved value, as JSON.
+        saved: String,
+        /// The value asked for, as JSON.
+        asked: String,
+    },
+    /// Resuming a run that has no complete checkpoint.
+    #[error("it has no complete checkpoint in {}", checkpoints.display())]
+    NoCheckpoint {
+        /// The checkpoint directory.
+        checkpoints: PathBuf,
+    },
+    /// A loss history with gaps.
+    #[error("{} does not hold epochs 1 to {last} in order", history.display())]
+    HistoryOutOfOrder {
+        /// The history file.
+        history: PathBuf,
+        /// The last epoch in it.
+        last: usize,
+    },
+    /// A damaged optimiser checkpoint.
+    #[error("the optimiser state {} is damaged", path.display())]
+    DamagedOptimiser {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Resuming a run that already has as many epochs as asked for (the number is the total).
+    #[error(
+        "the run in {} already has {trained} epochs and the number of epochs asked for ({epochs}) \
+         is the total, as Keras' initial_epoch counts",
+        dir.display()
+    )]
+    AlreadyTrained {
+        /// The run's directory.
+        dir: PathBuf,
+        /// Epochs it has.
+        trained: usize,
+        /// Epochs asked for.
+        epochs: usize,
+    },
+    /// Training was stopped (through its [`StopHandle`](crate::StopHandle)) before one epoch
+    /// was complete, so there is no model.
+    #[error("interrupted after 0 of {epochs} epochs; no epoch was completed, so there is nothing to keep")]
+    StoppedBeforeFirstEpoch {
+        /// Epochs asked for.
+        epochs: usize,
+    },
+    /// The first epoch's loss was not finite, so there is no model.
+    #[error(
+        "the training loss became {loss} in epoch {epoch}, so training stopped and no model was \
+         saved"
+    )]
+    DivergedBeforeFirstEpoch {
+        /// The epoch (1).
+        epoch: usize,
+        /// Its loss.
+        loss: f64,
+    },
+    /// Writing the per-epoch files failed, which stops training.
+    #[error("training stopped: {0}")]
+    TrainingFiles(String),
+    /// A series run asked to evaluate the synthetic data, or the other way round.
+    #[error("the run in {} was trained on {trained_on}, not {asked_for}", dir.display())]
+    WrongKindOfRun {
+        /// The run's directory.
+        dir: PathBuf,
+        /// `the synthetic data` or `a series`.
+        trained_on: &'static str,
+        /// What the call needs.
+        asked_for: &'static str,
+    },
+    /// A backend that this build or this machine does not have.
+    #[error("{backend} found no {api} adapter")]
+    NoAdapter {
+        /// The backend.
+        backend: BackendKind,
+        /// The graphics API asked for (`Vulkan`).
+        api: String,
+    },
+    /// A backend that was left out of this build.
+    #[error("this build has no {backend} backend (built without its cargo feature)")]
+    BackendNotBuilt {
+        /// The backend.
+        backend: BackendKind,
+    },
+    /// A plot could not be drawn.
+    #[error("cannot draw {}: {message}", path.display())]
+    Plot {
+        /// The image.
+        path: PathBuf,
+        /// plotters' complaint.
+        message: String,
+    },
+}
+
+/// `with_context` for the library's own results: wraps any error as [`Error::File`] with a
+/// description of what was being done.
+pub(crate) trait Context<T> {
+    /// Wraps the error with `what()`.
+    fn with_context(self, what: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T, E> Context<T> for std::result::Result<T, E>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    fn with_context(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|source| Error::File {
+            what: what(),
+            source: Box::new(source),
+        })
+    }
+}
+
+impl Error {
+    /// An [`Error::File`] whose cause is a plain message.
+    pub(crate) fn file(what: String, why: impl Into<String>) -> Self {
+        let why: String = why.into();
+        Error::File {
+            what,
+            source: why.into(),
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! The library as a Rust user calls it: training from code writes nothing unless asked, runs
+//! saved from code and from the command line are the same format, observers see every epoch and
+//! a stop handle stops a run, and errors are typed.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use app::data::{ColumnRef, SyntheticConfig};
+use app::{
+    EpochRecord, Error, RunConfig, SavedRun, SeriesConfig, StopHandle, StopReason, Training,
+    TrainingConfig, TrainingObserver,
+};
+use burn_autodiff::Autodiff;
+use burn_ndarray::NdArray;
+
+type B = Autodiff<NdArray>;
+
+/// A small synthetic run: 20 sequences of 5 steps, 8 units, `epochs` epochs.
+fn small(epochs: usize) -> RunConfig {
+    RunConfig::synthetic(SyntheticConfig::new().with_samples(20).with_steps(5))
+        .with_model(model::RecurrentRegressorConfig::new().with_hidden(8))
+        .with_training(TrainingConfig::new().with_epochs(epochs).with_batch_size(8))
+}
+
+#[test]
+fn a_fit_from_code_writes_nothing_and_prints_nothing() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    // Training from code runs in the caller's directory; nothing may appear there. This is the
+    // only test of this binary that looks at the working directory.
+    let before = std::env::current_dir().expect("a working directory");
+    std::env::set_current_dir(work.path()).expect("enter the temporary directory");
+    let run = Training::new(small(3)).run::<B>(&Default::default());
+    std::env::set_current_dir(before).expect("leave the temporary directory");
+    let run = run.expect("trains");
+    assert_eq!(run.report.history.len(), 3);
+    assert_eq!(run.report.saved_in, None);
+    assert!(run.mse().expect("a complete synthetic run").is_finite());
+    let left: Vec<_> = std::fs::read_dir(work.path())
+        .expect("listable")
+        .map(|entry| entry.expect("entry").file_name())
+        .collect();
+    assert!(left.is_empty(), "training wrote {left:?}");
+}
+
+/// Runs the command line on `args`; returns its standard output.
+fn app(args: &[&str], dir: &Path) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_app"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the app binary should start");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "app {args:?} failed: {stderr}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn mse_of(stdout: &str) -> f64 {
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("Loss: "))
+        .and_then(|rest| rest.split("(mse ").nth(1))
+        .and_then(|mse| mse.trim_end_matches(')').parse().ok())
+        .unwrap_or_else(|| panic!("no Loss: line in {stdout}"))
+}
+
+#[test]
+fn runs_saved_from_code_and_from_the_command_line_are_one_format() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let device = Default::default();
+
+    // From code to the command line.
+    let from_code = work.path().join("from-code");
+    let trained = Training::new(small(4)).run::<B>(&device).expect("trains");
+    trained.save(&from_code).expect("saves");
+    let stdout = app(
+        &["evaluate", "--artifact-dir", path(&from_code)],
+        work.path(),
+    );
+    let mse = trained.mse().expect("complete");
+    assert!(
+        (mse_of(&stdout) - mse).abs() <= 1e-3 * mse,
+        "{stdout} vs {mse}"
+    );
+
+    // From the command line to code.
+    let from_cli = work.path().join("from-cli");
+    let stdout = app(
+        &[
+            "train",
+            "--samples",
+            "20",
+            "--steps",
+            "5",
+            "--hidden",
+            "8",
+            "--epochs",
+            "4",
+            "--batch-size",
+            "8",
+            "--artifact-dir",
+            path(&from_cli),
+        ],
+        work.path(),
+    );
+    let saved = SavedRun::open(&from_cli).expect("a finished run");
+    // The flags and the builders make the same configuration.
+    assert_eq!(saved.config(), &small(4));
+    let outcome = saved.evaluate::<B>(&device).expect("evaluates");
+    let evaluation = outcome.evaluation().expect("a synthetic run");
+    assert!(
+        (mse_of(&stdout) - evaluation.mse).abs() <= 1e-3 * evaluation.mse,
+        "{stdout} vs {}",
+        evaluation.mse
+    );
+    // The same configuration, trained from code on the same backend, gives the same model as the
+    // command line, to the bit.
+    assert_eq!(trained.mse(), Some(evaluation.mse));
+}
+
+fn path(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 temporary path")
+}
+
+/// Records every epoch and pulls the stop handle after `stop_after` of them.
+struct StopAfter {
+    seen: Arc<Mutex<Vec<usize>>>,
+    stop: StopHandle,
+    stop_after: usize,
+}
+
+impl TrainingObserver for StopAfter {
+    fn epoch_completed(&mut self, record: &EpochRecord, epochs: usize) {
+        assert_eq!(epochs, 50);
+        let mut seen = self.seen.lock().expect("not poisoned");
+        seen.push(record.epoch);
+        if seen.len() == self.stop_after {
+            self.stop.stop();
+        }
+    }
+}
+
+#[test]
+fn an_observer_sees_every_epoch_and_a_stop_handle_stops_the_run() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let stop = StopHandle::new();
+    let observer = StopAfter {
+        seen: seen.clone(),
+        stop: stop.clone(),
+        stop_after: 3,
+    };
+    let run = Training::new(small(50))
+        .with_observer(observer)
+        .with_stop_handle(stop)
+        .run::<B>(&Default::default())
+        .expect("a stop after complete epochs keeps them");
+    // The stop takes effect after the next step: epoch 4 is dropped unfinished.
+    assert_eq!(*seen.lock().expect("not poisoned"), vec![1, 2, 3]);
+    assert_eq!(run.report.stop, StopReason::Interrupted);
+    assert_eq!(run.report.history.len(), 3);
+    assert_eq!(run.report.model_epoch, 3);
+    assert!(
+        run.report.outcome.is_none(),
+        "a stopped run is not evaluated"
+    );
+}
+
+#[test]
+fn a_stop_before_the_first_epoch_is_an_error_not_a_model() {
+    let stop = StopHandle::new();
+    stop.stop();
+    let error = Training::new(small(5))
+        .with_stop_handle(stop)
+        .run::<B>(&Default::default())
+        .expect_err("nothing to keep");
+    assert!(
+        matches!(error, Error::StoppedBeforeFirstEpoch { epochs: 5 }),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn errors_are_typed_and_speak_the_librarys_terms() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let csv = work.path().join("short.csv");
+    std::fs::write(&csv, "v\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n").expect("writable");
+    let series = SeriesConfig::new(csv, ColumnRef::Name("v".into())).with_window(6);
+    let error = Training::new(RunConfig::series(series))
+        .run::<B>(&Default::default())
+        .expect_err("too short");
+    let Error::SeriesTooShort { len, source, .. } = &error else {
+        panic!("expected SeriesTooShort, got {error:?}")
+    };
+    // 7 values train a window of 6 and 1 target; the 2 test values cannot.
+    assert_eq!((*len, source.part), (10, "test"));
+    let message = error.to_string();
+    assert!(!message.contains("--"), "names a flag: {message}");
+
+    let error = SavedRun::open(work.path().join("nothing")).expect_err("no run");
+    assert!(matches!(error, Error::NoRun { .. }), "{error:?}");
+    assert!(!error.to_string().contains("app train"), "{error}");
+
+    let mismatched = small(2).with_model(model::RecurrentRegressorConfig::new().with_outputs(3));
+    let error = Training::new(mismatched)
+        .run::<B>(&Default::default())
+        .expect_err("three outputs for one target");
+    assert!(
+        matches!(
+            error,
+            Error::ModelDoesNotFitData {
+                what: "outputs",
+                found: 3,
+                expected: 1
+            }
+        ),
+        "{error:?}"
+    );
+}
