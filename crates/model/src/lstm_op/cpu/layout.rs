@@ -1,0 +1,237 @@
+//! Row copies between the tensors Burn hands the kernel and its step-major buffers: the
+//! step-major input rows, the outputs as a view of the hidden states, the final step, and the
+//! four gates joined and split.
+
+use burn::prelude::*;
+use burn::tensor::TensorPrimitive;
+use burn_ndarray::NdArrayTensor;
+use ndarray::{ArcArray, Axis, IxDyn};
+
+use super::{spare, Cpu};
+use crate::ndarray_buffers::{other_dtype, shared, slice, tensor};
+
+/// Step-major rows (`[steps·batch, width]`, processing order) as `[batch, steps, width]` in the
+/// input's time order, sharing `rows`' buffer: [`batch_major`](crate::lstm_op::batch_major) does this in tensor
+/// operations, but NdArray's `reshape` copies every time (W3: 13 MB per batch, on one thread).
+pub(super) fn batch_major_view(
+    rows: &ArcArray<f32, IxDyn>,
+    batch: usize,
+    reverse: bool,
+) -> Tensor<Cpu, 3> {
+    let [total, width] = rows.shape() else {
+        unreachable!("step-major rows are two-dimensional")
+    };
+    let steps = total / batch;
+    let mut array = rows
+        .clone()
+        .into_shape_with_order(IxDyn(&[steps, batch, *width]))
+        .expect("the rows are contiguous, `steps·batch` of them");
+    array.swap_axes(0, 1);
+    if reverse {
+        array.invert_axis(Axis(1));
+    }
+    Tensor::from_primitive(TensorPrimitive::Float(NdArrayTensor::from(array)))
+}
+
+/// [`step_major`](crate::lstm_op::step_major) for NdArray: `[batch, steps, width]` as step-major rows
+/// (`[steps·batch, width]`, processing order), one row copy per sequence and step. The tensor
+/// version's reshape of a transposed view copies value by value through ndarray's generic
+/// iterator: with W2's one feature, 5% of the training thread's `perf` samples went there.
+pub(super) fn step_major_rows(sequences: Tensor<Cpu, 3>, reverse: bool) -> Tensor<Cpu, 2> {
+    let [batch, steps, width] = sequences.dims();
+    let values = shared(sequences);
+    let values = slice(&values);
+    let mut rows = Vec::with_capacity(steps * batch * width);
+    for position in 0..steps {
+        let step = if reverse {
+            steps - 1 - position
+        } else {
+            position
+        };
+        for sequence in 0..batch {
+            let start = (sequence * steps + step) * width;
+            rows.extend_from_slice(&values[start..start + width]);
+        }
+    }
+    tensor(rows, [steps * batch, width])
+}
+
+/// See [`LstmBackend::lstm_final_step`](crate::lstm_op::LstmBackend::lstm_final_step). The outputs of
+/// [`forward`](super::forward) are a view of step-major rows, so one step's hidden states are a contiguous
+/// block of them: one copy.
+pub fn final_step(outputs: Tensor<Cpu, 3>, reverse: bool) -> Tensor<Cpu, 2> {
+    let [_, steps, _] = outputs.dims();
+    let time = if reverse { 0 } else { steps - 1 };
+    let array = match outputs.into_primitive().tensor() {
+        NdArrayTensor::F32(storage) => storage.into_shared(),
+        other => other_dtype(other),
+    };
+    // `to_owned` copies a contiguous view in one piece, any other element by element.
+    let state = array.index_axis(Axis(1), time).to_owned().into_shared();
+    // Without a trace (inference) nothing else holds the hidden states: the next batch's
+    // forward pass takes their buffer instead of a fresh one (W3: 13 MB per batch).
+    spare::give_back_array(array);
+    Tensor::from_primitive(TensorPrimitive::Float(NdArrayTensor::from(state)))
+}
+
+/// See [`LstmBackend::lstm_join_gates`](crate::lstm_op::LstmBackend::lstm_join_gates): each row of the
+/// result is the four gates' rows one after the other.
+pub fn join_gates<const D: usize>(gates: [Tensor<Cpu, D>; 4]) -> Tensor<Cpu, D> {
+    let mut shape = gates[0].dims();
+    let columns = shape[D - 1];
+    let gates = gates.map(shared);
+    let rows = gates[0].len() / columns.max(1);
+    let mut joined = Vec::with_capacity(4 * rows * columns);
+    for row in 0..rows {
+        for gate in &gates {
+            joined.extend_from_slice(&slice(gate)[row * columns..][..columns]);
+        }
+    }
+    shape[D - 1] = 4 * columns;
+    tensor(joined, shape)
+}
+
+/// See [`LstmBackend::lstm_split_gates`](crate::lstm_op::LstmBackend::lstm_split_gates).
+pub fn split_gates<const D: usize>(joined: Tensor<Cpu, D>) -> [Tensor<Cpu, D>; 4] {
+    let mut shape = joined.dims();
+    let columns = shape[D - 1] / 4;
+    shape[D - 1] = columns;
+    let joined = shared(joined);
+    let rows = joined.len() / (4 * columns).max(1);
+    std::array::from_fn(|gate| {
+        let mut part = Vec::with_capacity(rows * columns);
+        for row in slice(&joined).chunks_exact((4 * columns).max(1)) {
+            part.extend_from_slice(&row[gate * columns..][..columns]);
+        }
+        tensor(part, shape)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lstm_op::cpu::forward;
+    use crate::lstm_op::{LstmActivations, LstmKernels, Nonlinearity};
+    use burn::tensor::Distribution;
+
+    fn values<const D: usize>(tensor: Tensor<Cpu, D>) -> Vec<f32> {
+        tensor.into_data().to_vec::<f32>().expect("floats")
+    }
+
+    /// The row-copy join and split equal `Tensor::cat` and `narrow` (what every other backend
+    /// runs), for vectors, matrices, a transposed (non-contiguous) matrix and one column per
+    /// gate, and split undoes join.
+    #[test]
+    fn joining_and_splitting_gates_equal_cat_and_narrow() {
+        let _rng = crate::backend_rng();
+        let device = Default::default();
+        let matrix = |rows: usize, columns: usize| {
+            Tensor::<Cpu, 2>::random([rows, columns], Distribution::Normal(0.0, 1.0), &device)
+        };
+        let transposed = std::array::from_fn(|_| matrix(5, 3).transpose());
+        for gates in [
+            std::array::from_fn(|_| matrix(3, 4)),
+            std::array::from_fn(|_| matrix(2, 1)),
+            transposed,
+        ] {
+            let joined = join_gates(gates.clone());
+            assert_eq!(
+                values(joined.clone()),
+                values(Tensor::cat(gates.to_vec(), 1)),
+                "join of {:?}",
+                gates[0].dims()
+            );
+            let width = gates[0].dims()[1];
+            for (gate, (part, original)) in split_gates(joined.clone())
+                .into_iter()
+                .zip(gates)
+                .enumerate()
+            {
+                assert_eq!(part.dims(), original.dims());
+                assert_eq!(
+                    values(part),
+                    values(joined.clone().narrow(1, gate * width, width))
+                );
+                assert_eq!(
+                    values(
+                        split_gates(join_gates([
+                            original.clone(),
+                            original.clone(),
+                            original.clone(),
+                            original.clone()
+                        ]))[gate]
+                            .clone()
+                    ),
+                    values(original)
+                );
+            }
+        }
+        let vectors: [Tensor<Cpu, 1>; 4] = std::array::from_fn(|gate| {
+            Tensor::from_floats([gate as f32, 10.0 + gate as f32], &device)
+        });
+        let joined = join_gates(vectors);
+        assert_eq!(
+            values(joined.clone()),
+            [0.0, 10.0, 1.0, 11.0, 2.0, 12.0, 3.0, 13.0]
+        );
+        let parts = split_gates(joined).map(values);
+        assert_eq!(parts[2], [2.0, 12.0]);
+    }
+
+    /// The row copies equal the tensor-operation versions every other backend runs: step-major
+    /// rows of contiguous and transposed (non-contiguous) sequences, and the final step of plain
+    /// outputs and of [`forward`]'s (a view of step-major rows), in both directions.
+    #[test]
+    fn step_rows_and_final_step_equal_the_tensor_operations() {
+        let _rng = crate::backend_rng();
+        let device = Default::default();
+        let random = |shape: [usize; 3]| {
+            Tensor::<Cpu, 3>::random(shape, Distribution::Normal(0.0, 1.0), &device)
+        };
+        let kernels = |input: usize, hidden: usize| LstmKernels {
+            input: Tensor::random([input, 4 * hidden], Distribution::Normal(0.0, 0.5), &device),
+            recurrent: Tensor::random(
+                [hidden, 4 * hidden],
+                Distribution::Normal(0.0, 0.5),
+                &device,
+            ),
+            bias: Tensor::random([4 * hidden], Distribution::Normal(0.0, 0.5), &device),
+        };
+        let activations = LstmActivations {
+            gate: Nonlinearity::Sigmoid,
+            cell: Nonlinearity::Tanh,
+            hidden: Nonlinearity::Tanh,
+        };
+        for reverse in [false, true] {
+            for sequences in [
+                random([4, 5, 3]),
+                random([2, 7, 1]),
+                random([5, 4, 3]).swap_dims(0, 1),
+            ] {
+                let rows = step_major_rows(sequences.clone(), reverse);
+                let expected = crate::lstm_op::step_major(sequences.clone(), reverse);
+                assert_eq!(rows.dims(), expected.dims());
+                assert_eq!(values(rows), values(expected), "{:?}", sequences.dims());
+
+                assert_eq!(
+                    values(final_step(sequences.clone(), reverse)),
+                    values(crate::lstm_op::final_step(sequences.clone(), reverse))
+                );
+                let [_, _, input] = sequences.dims();
+                let (outputs, _) = forward(
+                    sequences.clone(),
+                    kernels(input, 6),
+                    activations,
+                    reverse,
+                    false,
+                );
+                assert_eq!(
+                    values(final_step(outputs.clone(), reverse)),
+                    values(crate::lstm_op::final_step(outputs, reverse)),
+                    "final step of forward's outputs, {:?}",
+                    sequences.dims()
+                );
+            }
+        }
+    }
+}

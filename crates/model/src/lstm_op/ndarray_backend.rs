@@ -1,0 +1,37 @@
+//! The LSTM op on `NdArray`: the fused CPU kernel ([`cpu`](super::cpu)).
+
+use burn::prelude::*;
+
+use super::{cpu, LstmActivations, LstmBackend, LstmGradients, LstmKernels, LstmTrace, OutputGrad};
+
+impl LstmBackend for burn_ndarray::NdArray {
+    fn lstm_forward(
+        sequences: Tensor<Self, 3>,
+        kernels: LstmKernels<Self>,
+        activations: LstmActivations,
+        reverse: bool,
+        keep_trace: bool,
+    ) -> (Tensor<Self, 3>, Option<LstmTrace<Self>>) {
+        cpu::forward(sequences, kernels, activations, reverse, keep_trace)
+    }
+
+    fn lstm_backward(
+        trace: LstmTrace<Self>,
+        output_grad: OutputGrad<Self>,
+        want_sequences: bool,
+    ) -> LstmGradients<Self> {
+        cpu::backward(trace, output_grad, want_sequences)
+    }
+
+    fn lstm_final_step(outputs: Tensor<Self, 3>, reverse: bool) -> Tensor<Self, 2> {
+        cpu::final_step(outputs, reverse)
+    }
+
+    fn lstm_join_gates<const D: usize>(gates: [Tensor<Self, D>; 4]) -> Tensor<Self, D> {
+        cpu::join_gates(gates)
+    }
+
+    fn lstm_split_gates<const D: usize>(joined: Tensor<Self, D>) -> [Tensor<Self, D>; 4] {
+        cpu::split_gates(joined)
+    }
+}
