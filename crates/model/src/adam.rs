@@ -3,8 +3,8 @@
 //!
 //! Burn's `AdamW` updates a parameter with a dozen tensor operations (moments, bias
 //! corrections, square root, division, update), each a pass over memory and a fresh
-//! allocation, on the training thread: 11% of that thread's time in W2, 14% in the tutorial
-//! (perf). [`AdamBackend::adam_step`] is the same update; its default is Burn's sequence of
+//! allocation, on the training thread, which for small models is a large share of a step.
+//! [`AdamBackend::adam_step`] is the same update; its default is Burn's sequence of
 //! tensor operations, and NdArray's is three vectorised passes over the values with the same
 //! arithmetic in the same order, so both give Burn's results to the bit. The optimizer keeps
 //! Burn's state type ([`AdamWState`]), so saved optimizer states load either way.

@@ -78,14 +78,8 @@ pub fn forward<B: LstmBackend>(
     let activations = activations(lstm).expect("fused_lstm::forward needs a supported LSTM");
     debug_assert!(supports(lstm), "fused_lstm::forward needs a plain LSTM");
     let reverse = reverse != lstm.reverse;
-    let [batch, steps, _] = sequences.dims();
-    let hidden = lstm.d_hidden;
     let outputs = B::lstm_sequence(sequences, fused_kernels(lstm), activations, reverse);
-    let last_step = if reverse { 0 } else { steps - 1 };
-    let last = outputs
-        .clone()
-        .slice([0..batch, last_step..last_step + 1, 0..hidden])
-        .reshape([batch, hidden]);
+    let last = crate::lstm_op::final_step(outputs.clone(), reverse);
     (outputs, last)
 }
 

@@ -15,15 +15,27 @@
 //! assert_eq!(model.forward(sequences).dims(), [4, 1]);
 //! ```
 
-pub mod activation;
-pub mod adam;
-pub mod cell;
-pub mod fused_lstm;
-pub mod keras_init;
-pub mod lstm_op;
+mod activation;
+mod adam;
+mod cell;
+mod fused_lstm;
+mod keras_init;
+mod lstm_op;
 mod ndarray_buffers;
-pub mod regressor;
-pub mod step;
+mod regressor;
+mod step;
+
+/// For backend authors: the pieces of the LSTM and Adam operations that a backend implementing
+/// [`LstmBackend`] or [`AdamBackend`] works with, the fused LSTM entry points over Burn's
+/// `nn::Lstm`, and the CPU kernel's measured peak. A model user needs none of this.
+pub mod backend_ops {
+    pub use crate::adam::AdamStep;
+    pub use crate::fused_lstm::{final_output, forward, supports};
+    pub use crate::lstm_op::{
+        measured_peak_gflops, LstmActivations, LstmGradients, LstmKernels, LstmTrace, Nonlinearity,
+        OutputGrad,
+    };
+}
 
 pub use activation::{CellActivation, GateActivation};
 pub use adam::{AdamBackend, FusedAdamW};

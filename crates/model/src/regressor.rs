@@ -79,11 +79,7 @@ impl<B: LstmBackend> RecurrentLayer<B> {
                 let (outputs, state) = lstm.forward(sequences, None);
                 (outputs, state.hidden)
             }
-            Self::BiLstm(lstm)
-                if lstm.batch_first
-                    && fused_lstm::supports(&lstm.forward)
-                    && fused_lstm::supports(&lstm.reverse) =>
-            {
+            Self::BiLstm(lstm) if fused_bidirectional(lstm) => {
                 let (forward, forward_last) =
                     fused_lstm::forward(&lstm.forward, sequences.clone(), false);
                 let (reverse, reverse_last) = fused_lstm::forward(&lstm.reverse, sequences, true);
@@ -98,11 +94,7 @@ impl<B: LstmBackend> RecurrentLayer<B> {
             }
             Self::Gru(gru) => {
                 let outputs = gru.forward(sequences, None);
-                let [batch, steps, width] = outputs.dims();
-                let last = outputs
-                    .clone()
-                    .slice([0..batch, steps - 1..steps, 0..width])
-                    .reshape([batch, width]);
+                let last = crate::lstm_op::final_step(outputs.clone(), false);
                 (outputs, last)
             }
             Self::BiGru(gru) => {
@@ -111,6 +103,11 @@ impl<B: LstmBackend> RecurrentLayer<B> {
             }
         }
     }
+}
+
+/// Whether both directions of `lstm` run as the fused op (batch-first, plain LSTM cells).
+fn fused_bidirectional<B: Backend>(lstm: &BiLstm<B>) -> bool {
+    lstm.batch_first && fused_lstm::supports(&lstm.forward) && fused_lstm::supports(&lstm.reverse)
 }
 
 impl<B: LstmBackend> RecurrentLayer<B> {
@@ -122,11 +119,7 @@ impl<B: LstmBackend> RecurrentLayer<B> {
             Self::Lstm(lstm) if fused_lstm::supports(lstm) => {
                 fused_lstm::final_output(lstm, sequences, false)
             }
-            Self::BiLstm(lstm)
-                if lstm.batch_first
-                    && fused_lstm::supports(&lstm.forward)
-                    && fused_lstm::supports(&lstm.reverse) =>
-            {
+            Self::BiLstm(lstm) if fused_bidirectional(lstm) => {
                 let forward = fused_lstm::final_output(&lstm.forward, sequences.clone(), false);
                 let reverse = fused_lstm::final_output(&lstm.reverse, sequences, true);
                 Tensor::cat(vec![forward, reverse], 1)

@@ -120,7 +120,7 @@ fn assert_close(name: &str, actual: Tensor<NdArray, 2>, expected: &[f64]) {
 }
 
 /// Checks Burn's `nn::Lstm` forward, or with `fused` our fused pass over the same module
-/// (`model::fused_lstm`, which has no cell state to report), against PyTorch.
+/// (`model::backend_ops::forward`, which has no cell state to report), against PyTorch.
 fn check_case(name: &str, activation: CellActivation, fused: bool) {
     let fixture: Fixture =
         serde_json::from_str(&std::fs::read_to_string(FIXTURE).expect("fixture exists"))
@@ -141,7 +141,7 @@ fn check_case(name: &str, activation: CellActivation, fused: bool) {
 
     let input = tensor(nested3(&case.input), [b, t, i]).require_grad();
     let (output, hidden, cell) = if fused {
-        let (output, hidden) = model::fused_lstm::forward(&lstm, input.clone(), false);
+        let (output, hidden) = model::backend_ops::forward(&lstm, input.clone(), false);
         (output, hidden, None)
     } else {
         let (output, state) = lstm.forward(input.clone(), None);

@@ -62,8 +62,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     // Measured after the workloads, in this process, so that they do not share the cores.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let one = model::lstm_op::measured_peak_gflops(1);
-    let all = model::lstm_op::measured_peak_gflops(cores);
+    let one = model::backend_ops::measured_peak_gflops(1);
+    let all = model::backend_ops::measured_peak_gflops(cores);
     say!(
         "CPU peak, measured: {one:.1} GFLOP/s on 1 core, {all:.1} on {cores} (the kernel's packed \
          fp32 product on a cache-resident [64, 256]·[256, 256] per core, best of 5 rounds); \

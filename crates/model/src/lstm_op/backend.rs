@@ -75,8 +75,8 @@ pub trait LstmBackend: Backend {
     /// The four gates' weights side by side along the last axis, in the fused kernels' layout:
     /// four `[.., columns]` tensors → `[.., 4·columns]`. `Tensor::cat` does the same, but on
     /// NdArray it copies element by element through a generic iterator, and its autodiff node
-    /// slices the gradient just as slowly (together a quarter of W2's training-thread time
-    /// outside the kernels); NdArray overrides both directions with row copies.
+    /// slices the gradient just as slowly (for small models more time than the kernels' own
+    /// work); NdArray overrides both directions with row copies.
     fn lstm_join_gates<const D: usize>(gates: [Tensor<Self, D>; 4]) -> Tensor<Self, D> {
         Tensor::cat(gates.into(), D - 1)
     }

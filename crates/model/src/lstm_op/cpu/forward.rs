@@ -49,7 +49,7 @@ struct ForwardReads<'a> {
 /// One part's rows through every step: writes the gates' pre-activations (input projection
 /// plus recurrent product), overwrites them with the activated gates, and writes cells and
 /// hiddens. Projecting each step's inputs here rather than all steps at once beforehand saves
-/// a pass over the whole gate buffer (52 MB in W3) and finds the values in cache.
+/// a pass over the whole gate buffer (larger than any cache) and finds the values in cache.
 #[inline(always)]
 fn forward_rows(
     reads: &ForwardReads<'_>,

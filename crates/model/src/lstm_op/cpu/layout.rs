@@ -12,7 +12,7 @@ use crate::ndarray_buffers::{other_dtype, shared, slice, tensor};
 
 /// Step-major rows (`[steps·batch, width]`, processing order) as `[batch, steps, width]` in the
 /// input's time order, sharing `rows`' buffer: [`batch_major`](crate::lstm_op::batch_major) does this in tensor
-/// operations, but NdArray's `reshape` copies every time (W3: 13 MB per batch, on one thread).
+/// operations, but NdArray's `reshape` copies every time, on one thread.
 pub(super) fn batch_major_view(
     rows: &ArcArray<f32, IxDyn>,
     batch: usize,
@@ -36,7 +36,7 @@ pub(super) fn batch_major_view(
 /// [`step_major`](crate::lstm_op::step_major) for NdArray: `[batch, steps, width]` as step-major rows
 /// (`[steps·batch, width]`, processing order), one row copy per sequence and step. The tensor
 /// version's reshape of a transposed view copies value by value through ndarray's generic
-/// iterator: with W2's one feature, 5% of the training thread's `perf` samples went there.
+/// iterator, slowest with few features per step.
 pub(super) fn step_major_rows(sequences: Tensor<Cpu, 3>, reverse: bool) -> Tensor<Cpu, 2> {
     let [batch, steps, width] = sequences.dims();
     let values = shared(sequences);
@@ -69,7 +69,7 @@ pub fn final_step(outputs: Tensor<Cpu, 3>, reverse: bool) -> Tensor<Cpu, 2> {
     // `to_owned` copies a contiguous view in one piece, any other element by element.
     let state = array.index_axis(Axis(1), time).to_owned().into_shared();
     // Without a trace (inference) nothing else holds the hidden states: the next batch's
-    // forward pass takes their buffer instead of a fresh one (W3: 13 MB per batch).
+    // forward pass takes their buffer instead of a fresh one.
     spare::give_back_array(array);
     Tensor::from_primitive(TensorPrimitive::Float(NdArrayTensor::from(state)))
 }

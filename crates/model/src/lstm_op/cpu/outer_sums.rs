@@ -1,9 +1,9 @@
 //! Sums of outer products over all time steps: the weight gradients `xᵀ·dz` and `hᵀ·dz`.
 //!
 //! With `a` (`[n, m]`, the inputs or hidden states of every step and sequence) and `b` (`[n, w]`,
-//! the gates' gradients), `aᵀ·b` is a product whose depth is every row (`n` = 12,800 in W3).
+//! the gates' gradients), `aᵀ·b` is a product whose depth is every row (`n` is batch × steps).
 //! Through matrixmultiply, `a` is read transposed (a strided gather into its packing) and all of
-//! `b` (52 MB in W3) is copied into packed panels before any arithmetic. Here `b` is copied a
+//! `b` (tens of megabytes) is copied into packed panels before any arithmetic. Here `b` is copied a
 //! block of 256 rows × 32 columns at a time into a buffer that stays in L1 while every column of
 //! `a` is multiplied with it, and `a` is read as it lies: the `m` values of one of its rows
 //! feed `m` rows of the result.
@@ -19,7 +19,7 @@ use std::ops::Range;
 const BLOCK: usize = 256;
 /// Columns per block: two AVX-512 vectors, four AVX2 vectors, eight NEON vectors. Threads
 /// splitting the columns best split them on multiples of it.
-pub(super) const PANEL: usize = 32;
+pub(super) use super::packed::PANEL;
 
 /// Some columns of `aᵀ·b`, and of `b`'s column sums.
 pub(super) struct ColumnBlock {
@@ -105,7 +105,7 @@ impl OuterSums<'_> {
         // panel's rows contiguous, the last panel zero-padded.
         let panels = out_width.div_ceil(PANEL);
         let mut packed = vec![0.0f32; panels * BLOCK * PANEL];
-        // Blocks of rows outside, panels inside: a block of `a` (256 KB in W3) stays in L2
+        // Blocks of rows outside, panels inside: a block of `a` (a few hundred kilobytes) stays in L2
         // while every panel reads it; the other way round, each panel read all of `a` again,
         // row by row at a stride, from memory.
         for start in (0..n).step_by(BLOCK) {

@@ -2,7 +2,7 @@
 //!
 //! A general GEMM (matrixmultiply) copies both operands into its own layout on every call, so
 //! the per-step product `h·W_h` repacked the whole recurrent kernel (1 MiB at H=256) a hundred
-//! times per pass and thread: a quarter of W3's time. [`PackedMatrix`] does that copy once per
+//! times per pass and thread, which dominated large hidden sizes. [`PackedMatrix`] does that copy once per
 //! pass, and its product is a register-tiled loop over SIMD vectors written with `pulp`, which
 //! picks AVX-512, AVX2+FMA or NEON when the program starts, in safe code.
 //!
@@ -13,7 +13,7 @@
 use pulp::{Arch, Simd, WithSimd};
 
 /// Columns per panel: two AVX-512 vectors, four AVX2 vectors, eight NEON vectors.
-const PANEL: usize = 32;
+pub(super) const PANEL: usize = 32;
 
 /// A row-major `[depth, columns]` matrix laid out for repeated products `a·b`: the columns cut
 /// into panels of [`PANEL`], each panel's `depth` rows contiguous, the last one padded with zeros.
@@ -193,8 +193,8 @@ impl Tile<'_> {
         // The sums stay in registers only if every loop below has a length known at compile
         // time and every index is provably in bounds (else LLVM keeps them on the stack), and
         // only while they stay in this function: moved into a helper through `&mut`, or viewed
-        // through a helper's returned array, they were stored after every multiply-add (W2 at
-        // half speed).
+        // through a helper's returned array, they were stored after every multiply-add, which
+        // halves the product's speed.
         let mut sums = [[simd.splat_f32s(0.0); VECTORS]; ROWS];
         let a_rows: [&[f32]; ROWS] = std::array::from_fn(|r| &a[(row + r) * depth..][..depth]);
         let (panel_rows, _) = S::as_simd_f32s(panel).0.as_chunks::<VECTORS>();

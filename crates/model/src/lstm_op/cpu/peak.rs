@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::packed::PackedMatrix;
 
-/// Rows, depth and columns of each thread's product: W3's per-step shape narrowed to 256
+/// Rows, depth and columns of each thread's product: a large model's per-step shape narrowed to 256
 /// columns, so that the packed matrix (256 KiB) and the result stay in a core's L2 cache.
 const SHAPE: (usize, usize, usize) = (64, 256, 256);
 /// Products per thread in one timed round (about 10 ms at 100 GFLOP/s).

@@ -1,10 +1,9 @@
 //! Buffers the CPU kernel hands from one batch to the next.
 //!
 //! Every forward pass needs a gate buffer of `steps·batch·4H` values and a cell and a hidden
-//! buffer of `steps·batch·H` each (W3: 52 MB and twice 13 MB per batch). Fresh ones from
-//! `vec![0.0; n]` are zeroed by the allocator on the calling thread before the worker threads
-//! start: `perf` put that `memset` at 7% of W3's training time, with the second core idle
-//! meanwhile. The kernel writes every value of these buffers before it reads it, so the buffers
+//! buffer of `steps·batch·H` each (tens of megabytes for long sequences and wide layers). Fresh
+//! ones from `vec![0.0; n]` are zeroed by the allocator on the calling thread before the worker
+//! threads start, leaving the other cores idle meanwhile. The kernel writes every value of these buffers before it reads it, so the buffers
 //! of a batch the backward pass is done with serve the next batch as they are.
 
 use ndarray::{ArcArray, IxDyn};

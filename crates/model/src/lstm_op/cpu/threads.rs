@@ -47,9 +47,8 @@ pub(super) fn gemm_on_threads(
 }
 
 /// Below this many floating-point operations per thread, handing work to another thread costs
-/// more than it saves: the tutorial (13 MFLOP per backward pass) measured faster on one thread
-/// than on two, with threads started per call and again with the kept pool ([`helpers`]; at
-/// 2 MFLOP the whole `app train` took 375 ms against 355, medians of six alternating runs).
+/// more than it saves: the tutorial's model (13 MFLOP per backward pass) runs faster on one
+/// thread than on two, even with the kept pool ([`helpers`]).
 const MIN_FLOPS_PER_THREAD: f64 = 16e6;
 /// Each thread's rows in the per-step products: fewer than this leave the GEMM's 8-row tiles
 /// mostly empty.
