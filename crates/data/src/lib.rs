@@ -1,5 +1,5 @@
 //! Datasets and batchers for sequence regression: the tutorial's synthetic set, and real series
-//! read from CSV, split chronologically and cut into windows.
+//! read from CSV, transformed towards stationarity, split chronologically and cut into windows.
 //!
 //! The synthetic set reproduces the Keras tutorial's data bit for bit:
 //! `np.random.seed(seed); X = np.random.randn(n, steps, features); y = np.sin(np.mean(X, axis=1))`.
@@ -19,6 +19,7 @@ pub mod numpy_random;
 pub mod scaler;
 pub mod series;
 pub mod synthetic;
+pub mod transform;
 pub mod windows;
 
 pub use batcher::{SequenceBatch, SequenceBatcher};
@@ -29,4 +30,8 @@ pub use series::{
     load_csv, read_csv, ColumnRef, FillPolicy, SeriesCsvOptions, SeriesError, TimeSeries,
 };
 pub use synthetic::{SequenceItem, SyntheticConfig, SyntheticDataset};
+pub use transform::{
+    NotPositive, PowerChoice, PowerTransform, SeriesTransform, Stages, TransformDecision,
+    TransformRequest,
+};
 pub use windows::{ChronologicalSplit, TooShort, WindowDataset, WindowSpec};
