@@ -612,7 +612,7 @@ fn damaged_artifacts_are_reported_not_trusted() {
     std::fs::write(dir.join("config.json"), r#"{"format_version": 9}"#).expect("writable");
     assert_clean_error(
         &app(&["plot"], work.path()),
-        "was written by another version of this app (format 9, this one reads 3)",
+        "was written by another version of this app (format 9, this one reads 4)",
     );
     std::fs::write(dir.join("config.json"), "{ not json").expect("writable");
     assert_clean_error(
@@ -812,7 +812,7 @@ mod series {
             "{stdout}"
         );
         assert!(
-            stdout.contains("Test part: 17 forecasts of 1 step(s) from 1959-08 on"),
+            stdout.contains("Test part: 29 forecasts of 1 step(s) from 1958-08 on"),
             "{stdout}"
         );
         let trained = metrics(&run.join("metrics.json"));
@@ -825,13 +825,14 @@ mod series {
                 );
             }
         }
-        // Hand-checked baselines on the last 17 months (see README): persistence and last year.
+        // Hand-checked baselines on all 29 test months, 1958-08 to 1960-12: persistence and
+        // last year (every test value is a target, its inputs read from before the test part).
         let naive = trained["naive"]["rmse"].as_f64().expect("a number");
         let seasonal = trained["seasonal_naive"]["rmse"]
             .as_f64()
             .expect("a number");
         assert!(
-            (naive - 54.367).abs() < 1e-3 && (seasonal - 52.516).abs() < 1e-3,
+            (naive - 52.491).abs() < 1e-3 && (seasonal - 46.082).abs() < 1e-3,
             "{trained}"
         );
 
@@ -852,13 +853,13 @@ mod series {
             Some("origin,step,date,actual,forecast,naive,seasonal_naive")
         );
         let rows: Vec<&str> = lines.collect();
-        assert_eq!(rows.len(), 18, "17 test forecasts and 1 after the end");
+        assert_eq!(rows.len(), 30, "29 test forecasts and 1 after the end");
         assert!(
-            rows[0].starts_with("1959-07,1,1959-08,559.0,"),
+            rows[0].starts_with("1958-07,1,1958-08,505.0,"),
             "{}",
             rows[0]
         );
-        assert!(rows[17].starts_with("1960-12,1,+1,,"), "{}", rows[17]);
+        assert!(rows[29].starts_with("1960-12,1,+1,,"), "{}", rows[29]);
         assert!(is_png(&run.join("forecast.png")));
 
         app_ok(&["plot", "--artifact-dir", run_arg], work.path());
@@ -869,7 +870,7 @@ mod series {
     fn every_bad_csv_is_one_clear_line() {
         let work = tempfile::tempdir().expect("temporary directory");
         let short: String = std::iter::once("v".to_string())
-            .chain((0..20).map(|i| i.to_string()))
+            .chain((0..12).map(|i| i.to_string()))
             .collect::<Vec<_>>()
             .join("\n");
         let cases: &[(&str, &str, &str)] = &[
@@ -907,7 +908,7 @@ mod series {
             (
                 "short.csv",
                 short.as_str(),
-                "the series 'v' (20 values) is too short",
+                "the series 'v' (12 values) is too short: the training part has 9 values",
             ),
         ];
         for (name, content, expected) in cases {
@@ -930,6 +931,59 @@ mod series {
             work.path(),
         );
         assert_clean_error(&output, "no column 'w'; the columns are: t, v");
+    }
+
+    #[test]
+    fn transforms_that_cannot_apply_are_one_clear_line() {
+        let work = tempfile::tempdir().expect("temporary directory");
+        let mut content = String::from("day,v\n");
+        for i in 0..60 {
+            let value = if i == 40 { 0.0 } else { 10.0 + f64::from(i) };
+            content.push_str(&format!("d{i},{value}\n"));
+        }
+        std::fs::write(work.path().join("zero.csv"), content).expect("writable");
+        let base = [
+            "train",
+            "--csv",
+            "zero.csv",
+            "--column",
+            "v",
+            "--date-column",
+            "day",
+        ];
+        for transform in ["log", "box-cox"] {
+            let args: Vec<&str> = base
+                .iter()
+                .copied()
+                .chain(["--transform", transform])
+                .collect();
+            let output = app(&args, work.path());
+            assert_clean_error(
+                &output,
+                &format!(
+                    "the {transform} transform needs positive values, and 'v' is 0 at row 41 \
+                     (d40); use --transform none"
+                ),
+            );
+            assert_eq!(text(&output.stderr).lines().count(), 1, "one line");
+            assert!(!work.path().join("artifacts/model.mpk").exists());
+        }
+        let args: Vec<&str> = base
+            .iter()
+            .copied()
+            .chain(["--seasonal-difference"])
+            .collect();
+        assert_clean_error(
+            &app(&args, work.path()),
+            "--seasonal-difference needs --season",
+        );
+        // Auto leaves a series with a zero untransformed and trains.
+        let args: Vec<&str> = base.iter().copied().chain(["--epochs", "1"]).collect();
+        let stdout = app_ok(&args, work.path());
+        assert!(
+            stdout.contains("Transform: no power transform (auto: a value is not positive"),
+            "{stdout}"
+        );
     }
 
     #[test]

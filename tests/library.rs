@@ -184,15 +184,15 @@ fn errors_are_typed_and_speak_the_librarys_terms() {
     let work = tempfile::tempdir().expect("temporary directory");
     let csv = work.path().join("short.csv");
     std::fs::write(&csv, "v\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n").expect("writable");
-    let series = SeriesConfig::new(csv, ColumnRef::Name("v".into())).with_window(6);
+    let series = SeriesConfig::new(csv, ColumnRef::Name("v".into())).with_window(8);
     let error = Training::new(RunConfig::series(series))
         .run::<B>(&Default::default())
         .expect_err("too short");
     let Error::SeriesTooShort { len, source, .. } = &error else {
         panic!("expected SeriesTooShort, got {error:?}")
     };
-    // 7 values train a window of 6 and 1 target; the 2 test values cannot.
-    assert_eq!((*len, source.part), (10, "test"));
+    // The 7 training values cannot hold a window of 8 and its target.
+    assert_eq!((*len, source.part), (10, "training"));
     let message = error.to_string();
     assert!(!message.contains("--"), "names a flag: {message}");
 
@@ -215,4 +215,134 @@ fn errors_are_typed_and_speak_the_librarys_terms() {
         ),
         "{error:?}"
     );
+}
+
+const AIR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../examples/data/airpassengers.csv"
+);
+
+/// AirPassengers with a small model, `epochs` epochs.
+fn air(epochs: usize, transform: app::data::TransformRequest) -> RunConfig {
+    let series = SeriesConfig::new(AIR.into(), ColumnRef::Name("passengers".into()))
+        .with_season(Some(12))
+        .with_transform(transform);
+    RunConfig::series(series)
+        .with_model(
+            model::RecurrentRegressorConfig::new()
+                .with_hidden(8)
+                .with_outputs(1),
+        )
+        .with_training(TrainingConfig::for_series().with_epochs(epochs))
+}
+
+#[test]
+fn the_automatic_transform_is_decided_on_the_training_part_and_recorded() {
+    let run = Training::new(air(2, app::data::TransformRequest::auto()))
+        .run::<B>(&Default::default())
+        .expect("trains");
+    let app::DataSource::Series(series) = &run.report.config.data else {
+        panic!("a series run")
+    };
+    // AirPassengers' season grows with its level and dominates it; its yearly changes are
+    // stationary (statsmodels' KPSS 0.129 on the training part, below 0.463).
+    assert_eq!(
+        series.fitted_transform.power,
+        app::data::PowerTransform::Log
+    );
+    assert_eq!(series.fitted_transform.seasonal_lag, Some(12));
+    assert_eq!(series.fitted_transform.differences, 0);
+    let decision = run
+        .report
+        .transform_decision
+        .as_ref()
+        .expect("a series run");
+    assert!(
+        (decision.kpss[0] - 0.128_520_339_837_668).abs() < 1e-9,
+        "{decision:?}"
+    );
+    // Every one of the 29 test months is forecast and scored, in passengers.
+    let outcome = run
+        .report
+        .outcome
+        .as_ref()
+        .and_then(|o| o.forecast())
+        .expect("completed");
+    assert_eq!(outcome.metrics.forecasts, 29);
+    assert!(outcome
+        .forecast
+        .predicted
+        .iter()
+        .flatten()
+        .all(|v| (300.0..700.0).contains(v)));
+}
+
+#[test]
+fn a_resume_with_another_transform_is_refused() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let dir = work.path().join("run");
+    let auto = app::data::TransformRequest::auto();
+    Training::new(air(2, auto))
+        .with_artifact_dir(&dir)
+        .run::<B>(&Default::default())
+        .expect("trains");
+    let other = app::data::TransformRequest {
+        differences: Some(1),
+        ..auto
+    };
+    let error = Training::new(air(4, other))
+        .with_artifact_dir(&dir)
+        .with_resume(true)
+        .run::<B>(&Default::default())
+        .expect_err("another transform");
+    let message = format!(
+        "{error}: {}",
+        std::error::Error::source(&error).map_or(String::new(), |s| s.to_string())
+    );
+    assert!(message.contains("data.series"), "{message}");
+    assert!(message.contains("differences"), "{message}");
+    // The same transform continues.
+    let resumed = Training::new(air(4, auto))
+        .with_artifact_dir(&dir)
+        .with_resume(true)
+        .run::<B>(&Default::default())
+        .expect("resumes");
+    assert_eq!(resumed.report.trained, (3, 4));
+}
+
+#[test]
+fn a_run_saved_before_transforms_existed_still_forecasts_the_same() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let dir = work.path().join("run");
+    // Such a run had no transform and min-max scaling.
+    let identity = app::data::TransformRequest::identity();
+    let mut config = air(2, identity);
+    if let app::DataSource::Series(series) = &mut config.data {
+        *series = series.clone().with_scale(app::data::ScaleKind::MinMax);
+    }
+    Training::new(config)
+        .with_artifact_dir(&dir)
+        .run::<B>(&Default::default())
+        .expect("trains");
+    let now = SavedRun::open(&dir)
+        .expect("opens")
+        .forecast::<B>(&Default::default(), None)
+        .expect("forecasts");
+    // Write config.json as format 3 wrote it: no transform fields.
+    let path = dir.join("config.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("readable")).expect("JSON");
+    json["format_version"] = 3.into();
+    let series = json["data"]["series"]
+        .as_object_mut()
+        .expect("a series run");
+    series.remove("transform");
+    series.remove("fitted_transform");
+    std::fs::write(&path, json.to_string()).expect("writable");
+    let old = SavedRun::open(&dir).expect("format 3 still opens");
+    let forecast = old
+        .forecast::<B>(&Default::default(), None)
+        .expect("forecasts");
+    assert_eq!(forecast.forecast.predicted, now.forecast.predicted);
+    assert_eq!(forecast.metrics, now.metrics);
 }

@@ -231,11 +231,13 @@ impl ArtifactDir {
             what: "a run configuration written by `train`",
             source: Box::new(source),
         };
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(not_ours)?;
+        let mut value: serde_json::Value = serde_json::from_str(&text).map_err(not_ours)?;
         let version = value
             .get("format_version")
             .and_then(serde_json::Value::as_u64);
-        if version != Some(u64::from(RunConfig::FORMAT_VERSION)) {
+        if version == Some(u64::from(RunConfig::PREVIOUS_FORMAT_VERSION)) {
+            RunConfig::upgrade_previous(&mut value);
+        } else if version != Some(u64::from(RunConfig::FORMAT_VERSION)) {
             return Err(Error::OtherFormat {
                 path,
                 found: version,

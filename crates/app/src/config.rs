@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 
 use burn::config::Config;
-use data::{ColumnRef, FillPolicy, ScaleKind, Scaler, SyntheticConfig, WindowSpec};
+use data::{
+    ColumnRef, FillPolicy, ScaleKind, Scaler, SeriesTransform, SyntheticConfig, TransformRequest,
+    WindowSpec,
+};
 use model::RecurrentRegressorConfig;
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +55,16 @@ pub struct TrainingConfig {
 }
 
 impl TrainingConfig {
+    /// The training defaults of a series run, chosen by measurement over several real series
+    /// and seeds (docs/forecasting.md): the tutorial's, with batches of 16 so that a short
+    /// series still gives several steps per epoch, and early stopping after 20 epochs without a
+    /// better validation loss, keeping the best epoch's weights.
+    pub fn for_series() -> Self {
+        Self::new()
+            .with_batch_size(16)
+            .with_early_stopping(Some(20))
+    }
+
     /// The early-stopping rule, if any.
     pub(crate) fn early_stopping(&self) -> Option<EarlyStopping> {
         self.early_stopping
@@ -96,9 +109,17 @@ pub struct SeriesConfig {
     /// Fraction just before the test part used for validation (0 for none).
     #[config(default = 0.1)]
     pub validation_fraction: f64,
-    /// The scaling: its kind is a setting ([`SeriesConfig::with_scale`]); its numbers are fitted
+    /// The target transforms asked for (log or Box-Cox, seasonal and first differences), each
+    /// decided from the training part where the request leaves it open.
+    #[config(default = "TransformRequest::auto()")]
+    pub transform: TransformRequest,
+    /// The transforms as decided and fitted by training, which forecasts invert; the identity
+    /// until training fits them.
+    #[config(default = "SeriesTransform::identity()")]
+    pub fitted_transform: SeriesTransform,
+    /// The scaling of the transformed series: its kind is a setting ([`SeriesConfig::with_scale`]); its numbers are fitted
     /// by training and recorded here, so that forecasts undo it with the same numbers.
-    #[config(default = "Scaler::unfitted(ScaleKind::MinMax)")]
+    #[config(default = "Scaler::unfitted(SeriesConfig::DEFAULT_SCALE)")]
     pub scaler: Scaler,
     /// Which values the scaler is fitted on.
     #[config(default = "ScaleFit::Train")]
@@ -108,6 +129,10 @@ pub struct SeriesConfig {
 }
 
 impl SeriesConfig {
+    /// The scaling of a series unless asked otherwise: standard scaling of the transformed
+    /// training part, chosen by measurement (docs/forecasting.md).
+    pub const DEFAULT_SCALE: ScaleKind = ScaleKind::Standard;
+
     /// Scales the series with `kind` (fitted on the training part during training).
     pub fn with_scale(mut self, kind: ScaleKind) -> Self {
         self.scaler = Scaler::unfitted(kind);
@@ -137,7 +162,7 @@ pub enum DataSource {
 #[derive(Config, Debug, PartialEq)]
 pub struct RunConfig {
     /// Layout version of this file; bumped when a field changes meaning.
-    #[config(default = 3)]
+    #[config(default = 4)]
     pub format_version: u32,
     /// The network.
     pub model: RecurrentRegressorConfig,
@@ -149,7 +174,27 @@ pub struct RunConfig {
 
 impl RunConfig {
     /// The `format_version` this build writes and reads.
-    pub const FORMAT_VERSION: u32 = 3;
+    pub const FORMAT_VERSION: u32 = 4;
+
+    /// The earlier `format_version` this build still reads: version 3 had no target
+    /// transforms, so its series runs load with the identity transform.
+    pub const PREVIOUS_FORMAT_VERSION: u32 = 3;
+
+    /// Upgrades a version-3 `config.json` to this version: its series ran untransformed.
+    pub(crate) fn upgrade_previous(value: &mut serde_json::Value) {
+        if let Some(series) = value
+            .pointer_mut("/data/series")
+            .and_then(|s| s.as_object_mut())
+        {
+            let request = serde_json::to_value(TransformRequest::identity());
+            let fitted = serde_json::to_value(SeriesTransform::identity());
+            if let (Ok(request), Ok(fitted)) = (request, fitted) {
+                series.entry("transform").or_insert(request);
+                series.entry("fitted_transform").or_insert(fitted);
+            }
+        }
+        value["format_version"] = serde_json::Value::from(Self::FORMAT_VERSION);
+    }
 
     /// The Keras tutorial: `LSTM(50, relu) + Dense(1)` on `np.random.seed(0); randn(100, 10, 1)`,
     /// trained with the default [`TrainingConfig`].
@@ -165,12 +210,17 @@ impl RunConfig {
         Self::new(model, DataSource::Synthetic(data), TrainingConfig::new())
     }
 
-    /// A run on a series, with a model that reads one value per step and predicts the horizon.
+    /// A run on a series, with a model that reads one value per step and predicts the horizon,
+    /// trained with [`TrainingConfig::for_series`].
     pub fn series(series: SeriesConfig) -> Self {
         let model = RecurrentRegressorConfig::new()
             .with_input_features(1)
             .with_outputs(series.horizon);
-        Self::new(model, DataSource::Series(series), TrainingConfig::new())
+        Self::new(
+            model,
+            DataSource::Series(series),
+            TrainingConfig::for_series(),
+        )
     }
 
     /// The same run with another network (its inputs and outputs must still fit the data).

@@ -40,6 +40,26 @@ pub enum Error {
         #[source]
         source: data::TooShort,
     },
+    /// A log or Box-Cox transform met a value that is not positive.
+    #[error(
+        "the {} transform needs positive values, and '{name}' is {} at row {row}{}",
+        .value.transform,
+        .value.value,
+        .label.as_ref().map_or_else(String::new, |label| format!(" ({label})"))
+    )]
+    NotPositive {
+        /// The series' name (its column).
+        name: String,
+        /// The 1-based data row of the first value that is not positive.
+        row: usize,
+        /// That row's date, when the series has a date column.
+        label: Option<String>,
+        /// The transform and the value.
+        value: data::NotPositive,
+    },
+    /// A seasonal difference was asked for a series without a season length.
+    #[error("a seasonal difference needs the series' season length")]
+    SeasonalDifferenceWithoutSeason,
     /// The validation fraction leaves no sequence for training or for validation.
     #[error(
         "a validation fraction of {fraction} of {total} sequences leaves {train} for training and \

@@ -7,8 +7,8 @@ use burn::data::dataset::Dataset;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use data::{
-    load_csv, ChronologicalSplit, Scaler, SequenceItem, SeriesCsvOptions, TimeSeries,
-    WindowDataset, WindowSpec,
+    load_csv, ChronologicalSplit, NotPositive, Scaler, SequenceItem, SeriesCsvOptions,
+    SeriesTransform, Stages, TimeSeries, TransformDecision, WindowDataset, WindowSpec,
 };
 use model::LstmBackend;
 use model::RecurrentRegressor;
@@ -19,7 +19,7 @@ use crate::config::{ScaleFit, SeriesConfig};
 use crate::error::{Error, Result};
 use crate::metrics::{naive_forecast, scores, seasonal_naive_forecast, MetricsReport};
 
-/// A series split and scaled as its run prescribes.
+/// A series transformed, split and scaled as its run prescribes.
 #[derive(Clone, Debug)]
 pub struct PreparedSeries {
     /// The series in original units.
@@ -28,9 +28,14 @@ pub struct PreparedSeries {
     pub split: ChronologicalSplit,
     /// The window shape.
     pub spec: WindowSpec,
-    /// The scaling, fitted during training.
+    /// The target transforms, fitted during training.
+    pub transform: SeriesTransform,
+    /// The scaling of the transformed series, fitted during training.
     pub scaler: Scaler,
-    /// The whole series in training units.
+    /// The transform's stages over the whole series, which invert forecasts.
+    pub stages: Stages,
+    /// The whole series in training units: transformed, then scaled (NaN for the first
+    /// [`SeriesTransform::warm_up`] values, which differencing uses up).
     pub scaled: Vec<f64>,
 }
 
@@ -44,60 +49,203 @@ pub fn read_series(config: &SeriesConfig, csv: &Path) -> Result<TimeSeries> {
     Ok(load_csv(csv, &options)?)
 }
 
-/// Fits the run's kind of scaler on the training part (or, with [`ScaleFit::All`], everything).
-pub fn fit_scaler(series: &TimeSeries, config: &SeriesConfig) -> Scaler {
-    let split = ChronologicalSplit::new(
+/// The run's split of `series`.
+fn split(series: &TimeSeries, config: &SeriesConfig) -> ChronologicalSplit {
+    ChronologicalSplit::new(
         series.values.len(),
         config.test_fraction,
         config.validation_fraction,
-    );
+    )
+}
+
+/// Resolves the run's transform request for `series`, deciding what it leaves open from the
+/// training part alone.
+pub fn decide_transform(
+    series: &TimeSeries,
+    config: &SeriesConfig,
+) -> Result<(SeriesTransform, TransformDecision)> {
+    if config.transform.seasonal_difference == Some(true) && config.season.is_none() {
+        return Err(Error::SeasonalDifferenceWithoutSeason);
+    }
+    let train_end = split(series, config).train.end;
+    SeriesTransform::decide(&config.transform, &series.values, train_end, config.season)
+        .map_err(|source| not_positive(series, source))
+}
+
+fn not_positive(series: &TimeSeries, source: NotPositive) -> Error {
+    Error::NotPositive {
+        name: series.name.clone(),
+        row: source.index + 1,
+        label: series
+            .dates
+            .as_ref()
+            .and_then(|d| d.get(source.index).cloned()),
+        value: source,
+    }
+}
+
+/// Fits the run's kind of scaler on the transformed training part (or, with
+/// [`ScaleFit::All`], the whole transformed series), skipping the values differencing uses up.
+pub fn fit_scaler(series: &TimeSeries, config: &SeriesConfig) -> Scaler {
+    let split = split(series, config);
+    let transform = config.fitted_transform;
+    let stages = transform.stages(&series.values);
     let fitted_on = match config.scale_fit {
-        ScaleFit::Train => &series.values[split.train],
-        ScaleFit::All => &series.values[..],
+        ScaleFit::Train => split.train,
+        ScaleFit::All => 0..series.values.len(),
     };
-    Scaler::fit(config.scaler.kind, fitted_on)
+    let start = fitted_on.start.max(transform.warm_up()).min(fitted_on.end);
+    Scaler::fit(
+        config.scaler.kind,
+        &stages.transformed()[start..fitted_on.end],
+    )
+}
+
+/// One line on what a series run does to its values before the model sees them, and why:
+/// `log (auto: spread grows with level, slope 0.93 ≥ 0.5), seasonal difference of lag 12
+/// (auto: seasonal strength 0.97 > 0.64), 1 first difference (...), standard scaling`.
+pub fn describe_transform(series: &SeriesConfig, decision: &TransformDecision) -> String {
+    use data::{transform, PowerChoice, PowerTransform};
+    let fitted = series.fitted_transform;
+    let request = series.transform;
+    let power = match fitted.power {
+        PowerTransform::None => "no power transform".to_string(),
+        PowerTransform::Log => "log".to_string(),
+        PowerTransform::BoxCox { lambda } => format!("Box-Cox (lambda {lambda:.3})"),
+    };
+    let power_why = match (request.power, decision.spread_slope) {
+        (PowerChoice::Auto, Some(slope)) => format!(
+            " (auto: spread against level slope {slope:.2} {} {})",
+            if slope >= transform::LOG_SLOPE_THRESHOLD {
+                ">="
+            } else {
+                "<"
+            },
+            transform::LOG_SLOPE_THRESHOLD
+        ),
+        (PowerChoice::Auto, None) => {
+            " (auto: a value is not positive, or too few values to tell)".to_string()
+        }
+        _ => String::new(),
+    };
+    let seasonal = match fitted.seasonal_lag {
+        Some(lag) => format!("seasonal difference of lag {lag}"),
+        None => "no seasonal difference".to_string(),
+    };
+    let seasonal_why = match (
+        request.seasonal_difference,
+        series.season,
+        decision.seasonal_strength,
+    ) {
+        (None, Some(_), Some(strength)) => format!(
+            " (auto: seasonal strength {strength:.2} {} {})",
+            if strength > transform::SEASONAL_STRENGTH_THRESHOLD {
+                ">"
+            } else {
+                "<="
+            },
+            transform::SEASONAL_STRENGTH_THRESHOLD
+        ),
+        (None, None, _) => " (no --season)".to_string(),
+        (None, Some(_), None) => " (auto: too few seasons to tell)".to_string(),
+        _ => String::new(),
+    };
+    let differences = match fitted.differences {
+        1 => "1 first difference".to_string(),
+        n => format!("{n} first differences"),
+    };
+    let differences_why = match (request.differences, decision.kpss.as_slice()) {
+        (None, []) => " (auto: too few values to test)".to_string(),
+        (None, kpss) => {
+            let statistics: Vec<String> = kpss.iter().map(|k| format!("{k:.3}")).collect();
+            let ratios: Vec<String> = decision
+                .variance_ratios
+                .iter()
+                .map(|r| format!("{r:.2}"))
+                .collect();
+            let ratios = match ratios.is_empty() {
+                true => String::new(),
+                false => format!(
+                    "; variance ratio {} against {}",
+                    ratios.join(", then "),
+                    transform::MAX_DIFFERENCE_VARIANCE_RATIO
+                ),
+            };
+            format!(
+                " (auto: KPSS {} against {}{ratios})",
+                statistics.join(", then "),
+                transform::KPSS_CRITICAL_5PCT
+            )
+        }
+        _ => String::new(),
+    };
+    let scaling = match series.scaler.kind {
+        data::ScaleKind::MinMax => "min-max scaling",
+        data::ScaleKind::Standard => "standard scaling",
+        data::ScaleKind::None => "no scaling",
+    };
+    format!(
+        "{power}{power_why}, {seasonal}{seasonal_why}, {differences}{differences_why}, {scaling}"
+    )
 }
 
 impl PreparedSeries {
-    /// Splits `series` by the run's fractions and scales it with `scaler`; the training and test
-    /// parts must each hold at least one window.
-    pub fn new(series: TimeSeries, config: &SeriesConfig, scaler: Scaler) -> Result<Self> {
-        let split = ChronologicalSplit::new(
-            series.values.len(),
-            config.test_fraction,
-            config.validation_fraction,
-        );
+    /// Splits `series` by the run's fractions, transforms it and scales it as fitted; the
+    /// training part must hold at least one forecast whose inputs it holds too, the test part
+    /// the targets of one.
+    pub fn new(series: TimeSeries, config: &SeriesConfig) -> Result<Self> {
+        let split = split(&series, config);
         let spec = config.windows();
+        let transform = config.fitted_transform;
+        let warm_up = transform.warm_up();
         let too_short = |source| Error::SeriesTooShort {
             name: series.name.clone(),
             len: series.values.len(),
             source,
         };
-        spec.check_fits("training", &split.train)
+        spec.check_fits("training", &split.train, warm_up)
             .map_err(too_short)?;
-        spec.check_fits("test", &split.test).map_err(too_short)?;
-        let scaled = series.values.iter().map(|&v| scaler.transform(v)).collect();
+        spec.check_fits("test", &split.test, warm_up)
+            .map_err(too_short)?;
+        transform
+            .check(&series.values)
+            .map_err(|source| not_positive(&series, source))?;
+        let stages = transform.stages(&series.values);
+        let scaler = config.scaler;
+        let scaled = stages
+            .transformed()
+            .iter()
+            .map(|&v| scaler.transform(v))
+            .collect();
         Ok(Self {
             series,
             split,
             spec,
+            transform,
             scaler,
+            stages,
             scaled,
         })
     }
 
-    /// The training windows, in training units.
+    /// The training forecasts, in training units: targets and inputs in the training part.
     pub fn train_items(&self) -> Vec<SequenceItem> {
         self.items(self.split.train.clone())
     }
 
-    /// The validation windows (none when the validation part is shorter than a window).
+    /// The validation forecasts: targets in the validation part, inputs from before them
+    /// (none without a validation part).
     pub fn validation_items(&self) -> Vec<SequenceItem> {
         self.items(self.split.validation.clone())
     }
 
+    /// The origins of the forecasts whose targets lie in `part`.
+    pub fn origins(&self, part: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        self.spec.origins(part, self.transform.warm_up())
+    }
+
     fn items(&self, part: std::ops::Range<usize>) -> Vec<SequenceItem> {
-        let dataset = WindowDataset::new(&self.scaled, part, self.spec);
+        let dataset = WindowDataset::new(&self.scaled, part, self.transform.warm_up(), self.spec);
         (0..dataset.len()).filter_map(|i| dataset.get(i)).collect()
     }
 
@@ -129,7 +277,7 @@ pub fn forecast<B: LstmBackend>(
 ) -> SeriesForecast {
     let WindowSpec { window, horizon } = prepared.spec;
     let len = prepared.scaled.len();
-    let origins: Vec<usize> = prepared.spec.origins(prepared.split.test.clone()).collect();
+    let origins: Vec<usize> = prepared.origins(prepared.split.test.clone()).collect();
     // The test origins, then the end of the series for the future values.
     let all_origins: Vec<usize> = origins.iter().copied().chain([len]).collect();
     let mut outputs = Vec::with_capacity(all_origins.len() * horizon);
@@ -150,7 +298,11 @@ pub fn forecast<B: LstmBackend>(
     }
     let mut predicted: Vec<Vec<f64>> = outputs
         .chunks(horizon)
-        .map(|steps| steps.iter().map(|&v| prepared.scaler.inverse(v)).collect())
+        .zip(&all_origins)
+        .map(|(steps, &origin)| {
+            let transformed: Vec<f64> = steps.iter().map(|&v| prepared.scaler.inverse(v)).collect();
+            prepared.stages.invert(origin, &transformed)
+        })
         .collect();
     let future = predicted
         .pop()
@@ -288,7 +440,7 @@ impl ForecastOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use data::{ColumnRef, FillPolicy, ScaleKind};
+    use data::{ColumnRef, FillPolicy, PowerTransform, ScaleKind, TransformRequest};
 
     fn config(window: usize, horizon: usize) -> SeriesConfig {
         SeriesConfig::new("unused.csv".into(), ColumnRef::Index(0))
@@ -297,7 +449,15 @@ mod tests {
             .with_horizon(horizon)
             .with_test_fraction(0.25)
             .with_validation_fraction(0.25)
+            .with_transform(TransformRequest::identity())
             .with_scale(ScaleKind::MinMax)
+    }
+
+    /// `config` with its transform decided and its scaler fitted on `series`, as training does.
+    fn fitted(mut config: SeriesConfig, series: &TimeSeries) -> SeriesConfig {
+        config.fitted_transform = decide_transform(series, &config).expect("positive").0;
+        config.scaler = fit_scaler(series, &config);
+        config
     }
 
     fn series(len: usize) -> TimeSeries {
@@ -317,43 +477,103 @@ mod tests {
         let mut all = config.clone();
         all.scale_fit = ScaleFit::All;
         assert_eq!(fit_scaler(&series(20), &all).scale, 19.0);
+        // After a first difference the ramp's training part is all ones (9 of them).
+        let mut differenced = config.clone();
+        differenced.fitted_transform.differences = 1;
+        differenced.scaler = Scaler::unfitted(ScaleKind::Standard);
+        let scaler = fit_scaler(&series(20), &differenced);
+        assert_eq!((scaler.offset, scaler.scale), (1.0, 1.0));
     }
 
     #[test]
-    fn prepared_windows_stay_in_their_parts() {
-        let config = config(3, 2);
-        let prepared = PreparedSeries::new(series(40), &config, fit_scaler(&series(40), &config))
-            .expect("long enough");
-        // Train 0..20: origins 3..=18; validation 20..30: origins 23..=28.
-        assert_eq!(prepared.train_items().len(), 16);
-        assert_eq!(prepared.validation_items().len(), 6);
-        let last = prepared.train_items().pop().expect("windows");
-        assert_eq!(prepared.scaler.inverse(last.target[1]), 10.0 + 19.0);
+    fn targets_lie_in_their_part_and_every_value_is_scored() {
+        // With no scaling and no transform, a ramp's value names its index: value - 10.
+        let config = fitted(config(3, 2).with_scale(ScaleKind::None), &series(40));
+        let prepared = PreparedSeries::new(series(40), &config).expect("long enough");
+        let index = |value: f64| (value - 10.0) as usize;
+        // Train 0..20: origins 3..=18, inputs and targets inside it.
+        let train = prepared.train_items();
+        assert_eq!(train.len(), 16);
+        for item in &train {
+            assert!(item
+                .target
+                .iter()
+                .all(|&v| index(v) < prepared.split.train.end));
+        }
+        // Validation 20..30: every value is a target, the first inputs come from training.
+        let validation = prepared.validation_items();
+        assert_eq!(validation.len(), 9);
+        assert_eq!(validation[0].input, vec![27.0, 28.0, 29.0]);
+        for item in &validation {
+            assert!(item
+                .target
+                .iter()
+                .all(|&v| prepared.split.validation.contains(&index(v))));
+        }
+        // Test 30..40: origins 30..=38, so all 10 test values are forecast.
+        assert_eq!(prepared.origins(prepared.split.test.clone()), 30..39);
+    }
+
+    #[test]
+    fn differencing_delays_the_first_training_forecast() {
+        let mut config = config(3, 1);
+        config.fitted_transform.seasonal_lag = Some(4);
+        config.fitted_transform.differences = 1;
+        let prepared = PreparedSeries::new(series(40), &config).expect("long enough");
+        // Warm-up 5, then 3 inputs: the first training target is value 8.
+        assert_eq!(prepared.origins(prepared.split.train.clone()), 8..20);
+        assert!(prepared.scaled[..5].iter().all(|v| v.is_nan()));
+        assert!(prepared
+            .train_items()
+            .iter()
+            .flat_map(|i| &i.input)
+            .all(|v| v.is_finite()));
     }
 
     #[test]
     fn too_short_series_names_the_part() {
-        let config = config(6, 1);
-        let error = PreparedSeries::new(series(20), &config, Scaler::fit(ScaleKind::None, &[]))
-            .expect_err("test part of 5 values cannot hold a window of 7");
+        let config = config(12, 1);
+        let error = PreparedSeries::new(series(20), &config)
+            .expect_err("training part of 10 values cannot hold a window of 13");
         let part = std::error::Error::source(&error).expect("names the part");
         let message = format!("{error}: {part}");
         assert!(
             message.contains("'ramp' (20 values) is too short"),
             "{message}"
         );
-        assert!(message.contains("the test part has 5 values"), "{message}");
+        assert!(
+            message.contains("the training part has 10 values"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_explicit_log_refuses_a_value_that_is_not_positive() {
+        let mut values = series(20);
+        values.values[7] = 0.0;
+        values.dates = Some((0..20).map(|i| format!("day {i}")).collect());
+        let config = config(2, 1).with_transform(TransformRequest {
+            power: data::PowerChoice::Log,
+            ..TransformRequest::identity()
+        });
+        let error = decide_transform(&values, &config).expect_err("zero");
+        assert_eq!(
+            error.to_string(),
+            "the log transform needs positive values, and 'ramp' is 0 at row 8 (day 7)"
+        );
+        // A saved run meeting such a value in a newer file is refused the same way.
+        let mut logged = config.clone();
+        logged.fitted_transform.power = PowerTransform::Log;
+        let error = PreparedSeries::new(values, &logged).expect_err("zero");
+        assert!(error.to_string().contains("at row 8 (day 7)"), "{error}");
     }
 
     #[test]
     fn metrics_compare_on_the_same_targets() {
         let config = config(2, 1);
-        let prepared = PreparedSeries::new(series(40), &config, Scaler::fit(ScaleKind::None, &[]))
-            .expect("long enough");
-        let origins: Vec<usize> = config
-            .windows()
-            .origins(prepared.split.test.clone())
-            .collect();
+        let config = fitted(config.with_scale(ScaleKind::None), &series(40));
+        let prepared = PreparedSeries::new(series(40), &config).expect("long enough");
+        let origins: Vec<usize> = prepared.origins(prepared.split.test.clone()).collect();
         // A perfect model on a ramp; the naive forecast is always 1 short.
         let forecast = SeriesForecast {
             predicted: origins
@@ -367,6 +587,54 @@ mod tests {
         assert_eq!(report.model.rmse, 0.0);
         assert_eq!(report.naive.mae, 1.0);
         assert_eq!(report.seasonal_naive.expect("season given").mae, 4.0);
-        assert_eq!(report.forecasts, 8);
+        assert_eq!(report.forecasts, 10, "every test value");
+    }
+
+    #[test]
+    fn a_later_value_changes_no_earlier_forecast() {
+        use burn_ndarray::NdArray;
+        let values = TimeSeries {
+            name: "season".into(),
+            values: (0..60)
+                .map(|i| (100.0 + 2.0 * i as f64) * [1.0, 1.3, 0.9, 1.1][i % 4])
+                .collect(),
+            dates: None,
+        };
+        let config = fitted(
+            config(6, 3)
+                .with_season(Some(4))
+                .with_transform(TransformRequest {
+                    power: data::PowerChoice::Log,
+                    differences: Some(1),
+                    seasonal_difference: Some(true),
+                })
+                .with_scale(ScaleKind::Standard),
+            &values,
+        );
+        let model = model::RecurrentRegressorConfig::new()
+            .with_hidden(5)
+            .with_activation(model::CellActivation::Tanh)
+            .with_outputs(3)
+            .init::<NdArray>(&Default::default());
+        let device = Default::default();
+        let prepared = PreparedSeries::new(values.clone(), &config).expect("long enough");
+        let reference = forecast(&model, &prepared, &device);
+        let changed_at = 51;
+        let mut changed = values;
+        changed.values[changed_at] *= 1.5;
+        let prepared = PreparedSeries::new(changed, &config).expect("long enough");
+        let after = forecast(&model, &prepared, &device);
+        for ((&origin, a), b) in reference
+            .origins
+            .iter()
+            .zip(&reference.predicted)
+            .zip(&after.predicted)
+        {
+            if origin <= changed_at {
+                assert_eq!(a, b, "origin {origin} saw value {changed_at}");
+            } else {
+                assert_ne!(a, b, "origin {origin} should see value {changed_at}");
+            }
+        }
     }
 }

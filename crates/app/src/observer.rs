@@ -10,7 +10,10 @@ use burn::train::renderer::{
 use burn::train::Interrupter;
 use burn::train::LearnerSummary;
 
+use data::TransformDecision;
+
 use crate::artifacts::EpochRecord;
+use crate::config::SeriesConfig;
 
 /// Stops a training run at the end of its current step; clone it into another thread (a signal
 /// handler, a GUI) before training starts. The unfinished epoch is dropped and the last complete
@@ -65,6 +68,13 @@ pub trait TrainingObserver: Send {
     /// A resumed run continues after `completed_epochs` epochs saved in `dir`.
     fn resumed(&mut self, dir: &Path, completed_epochs: usize) {
         let _ = (dir, completed_epochs);
+    }
+
+    /// A series was read and its transforms and scaler fitted, before training starts:
+    /// `series` holds them as they will be recorded, `decision` the statistics behind each
+    /// automatic choice.
+    fn series_prepared(&mut self, series: &SeriesConfig, decision: &TransformDecision) {
+        let _ = (series, decision);
     }
 
     /// Epoch `record.epoch` of `epochs` is complete.

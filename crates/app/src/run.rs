@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use burn::module::AutodiffModule;
 use burn::prelude::Backend;
-use data::{SyntheticDataset, TimeSeries};
+use data::{SyntheticDataset, TimeSeries, TransformDecision};
 use model::{LstmBackend, RecurrentRegressor, TrainingBackend};
 
 use crate::artifacts::{ArtifactDir, EpochRecord};
@@ -62,6 +62,8 @@ pub struct TrainReport {
     pub trained: (usize, usize),
     /// The artifact directory the run was saved in, if any.
     pub saved_in: Option<PathBuf>,
+    /// For a series, the statistics behind each transform decided automatically.
+    pub transform_decision: Option<TransformDecision>,
 }
 
 /// A trained model with its report.
@@ -189,7 +191,7 @@ impl SavedRun {
             Some(series) => series,
             None => forecast::read_series(series_config, &series_config.csv)?,
         };
-        let prepared = PreparedSeries::new(series, series_config, series_config.scaler)?;
+        let prepared = PreparedSeries::new(series, series_config)?;
         let model = self.model::<B>(device)?.valid();
         Ok(ForecastOutcome::new(
             &model,

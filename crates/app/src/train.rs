@@ -11,7 +11,7 @@ use burn::record::Recorder;
 use burn::train::logger::InMemoryMetricLogger;
 use burn::train::metric::LossMetric;
 use burn::train::{Learner, LearnerOptimizerRecord, SupervisedTraining, TrainingStrategy};
-use data::{SequenceBatcher, SequenceItem, SyntheticDataset, TimeSeries};
+use data::{SequenceBatcher, SequenceItem, SyntheticDataset, TimeSeries, TransformDecision};
 use model::TrainingBackend;
 use model::{FusedAdamW, RecurrentRegressor};
 
@@ -104,7 +104,10 @@ impl Training {
             series,
         } = self;
         config.check()?;
-        let prepared = Prepared::new(&mut config, series)?;
+        let (prepared, decision) = Prepared::new(&mut config, series)?;
+        if let (DataSource::Series(series), Some(decision)) = (&config.data, &decision) {
+            observer.series_prepared(series, decision);
+        }
         let (train_items, valid_items) = prepared.items(&config)?;
         let steps = prepared.steps();
         let artifacts = artifact_dir.map(ArtifactDir::create).transpose()?;
@@ -141,7 +144,9 @@ impl Training {
             stop,
             observer,
         );
-        finish::<B>(config, prepared, artifacts, fitted, first_epoch, device)
+        let mut trained = finish::<B>(config, prepared, artifacts, fitted, first_epoch, device)?;
+        trained.report.transform_decision = decision;
+        Ok(trained)
     }
 }
 
@@ -156,28 +161,33 @@ impl BackendJob for Training {
 /// A run's data, read and (for a series) scaled.
 enum Prepared {
     Synthetic(SyntheticDataset),
-    Series(PreparedSeries),
+    Series(Box<PreparedSeries>),
 }
 
 impl Prepared {
     /// Reads the run's data (`series` instead of its CSV file when given) and, for a series,
-    /// fits its scaler into `config`.
-    fn new(config: &mut RunConfig, series: Option<TimeSeries>) -> Result<Self> {
+    /// decides and fits its transforms and scaler into `config`, returning the decision.
+    fn new(
+        config: &mut RunConfig,
+        series: Option<TimeSeries>,
+    ) -> Result<(Self, Option<TransformDecision>)> {
         Ok(match &mut config.data {
-            DataSource::Synthetic(synthetic) => {
-                Prepared::Synthetic(SyntheticDataset::generate(synthetic)?)
-            }
+            DataSource::Synthetic(synthetic) => (
+                Prepared::Synthetic(SyntheticDataset::generate(synthetic)?),
+                None,
+            ),
             DataSource::Series(series_config) => {
                 let series = match series {
                     Some(series) => series,
                     None => forecast::read_series(series_config, &series_config.csv)?,
                 };
+                let (transform, decision) = forecast::decide_transform(&series, series_config)?;
+                series_config.fitted_transform = transform;
                 series_config.scaler = forecast::fit_scaler(&series, series_config);
-                Prepared::Series(PreparedSeries::new(
-                    series,
-                    series_config,
-                    series_config.scaler,
-                )?)
+                (
+                    Prepared::Series(Box::new(PreparedSeries::new(series, series_config)?)),
+                    Some(decision),
+                )
             }
         })
     }
@@ -222,7 +232,7 @@ impl Prepared {
                     DataSource::Synthetic(_) => None,
                 };
                 RunOutcome::Series(Box::new(ForecastOutcome::new(
-                    model, prepared, season, device,
+                    model, *prepared, season, device,
                 )))
             }
         }
@@ -280,6 +290,7 @@ fn finish<B: TrainingBackend>(
             checkpoint_epoch,
             trained: (first_epoch, last_epoch),
             saved_in: artifacts.map(|a| a.root().to_path_buf()),
+            transform_decision: None,
         },
     })
 }

@@ -44,44 +44,34 @@ pub struct WindowSpec {
 }
 
 impl WindowSpec {
-    /// Forecast origins `t` whose whole window lies inside `part`: inputs `t-window..t` and
-    /// targets `t..t+horizon`. `t` is the index of the first predicted value.
-    pub fn origins(&self, part: Range<usize>) -> Range<usize> {
-        let first = part.start + self.window;
-        let end = (part.end + 1).saturating_sub(self.horizon);
+    /// Forecast origins `t` whose targets `t..t+horizon` all lie in `targets`, with inputs
+    /// `t-window..t` at or after `first_input` (the first defined value of the series). `t` is
+    /// the index of the first predicted value. The inputs may lie before `targets`: a forecast's
+    /// inputs are the past at its origin, wherever it was recorded, so that every value of a part
+    /// is forecast.
+    pub fn origins(&self, targets: Range<usize>, first_input: usize) -> Range<usize> {
+        let first = targets.start.max(first_input + self.window);
+        let end = (targets.end + 1).saturating_sub(self.horizon);
         first..end.max(first)
     }
-}
 
-/// A split part too short for a single window.
-#[derive(Debug, Error, PartialEq, Eq)]
-#[error(
-    "the {part} part has {len} values, too few for one window of {window} inputs and {horizon} \
-     targets ({needed} values)"
-)]
-pub struct TooShort {
-    /// `training` or `test`.
-    pub part: &'static str,
-    /// Values in that part.
-    pub len: usize,
-    /// The window length.
-    pub window: usize,
-    /// The horizon.
-    pub horizon: usize,
-    /// `window + horizon`.
-    pub needed: usize,
-}
-
-impl WindowSpec {
-    /// Checks that `part` holds at least one window.
-    pub fn check_fits(&self, part_name: &'static str, part: &Range<usize>) -> Result<(), TooShort> {
-        if self.origins(part.clone()).is_empty() {
+    /// Checks that `part` holds the targets of at least one forecast whose inputs start at or
+    /// after `first_input`.
+    pub fn check_fits(
+        &self,
+        part_name: &'static str,
+        part: &Range<usize>,
+        first_input: usize,
+    ) -> Result<(), TooShort> {
+        if self.origins(part.clone(), first_input).is_empty() {
+            let first_origin = part.start.max(first_input + self.window);
             Err(TooShort {
                 part: part_name,
                 len: part.len(),
                 window: self.window,
                 horizon: self.horizon,
-                needed: self.window + self.horizon,
+                warm_up: first_input,
+                needed: first_origin + self.horizon - part.start,
             })
         } else {
             Ok(())
@@ -89,7 +79,36 @@ impl WindowSpec {
     }
 }
 
-/// The windows of one split part of a (scaled) series, as training items.
+/// A split part too short for a single forecast.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error(
+    "the {part} part has {len} values, too few for one forecast of {horizon} from {window} \
+     inputs{} ({needed} values)", warm_up_note(*.warm_up)
+)]
+pub struct TooShort {
+    /// `training`, `validation` or `test`.
+    pub part: &'static str,
+    /// Values in that part.
+    pub len: usize,
+    /// The window length.
+    pub window: usize,
+    /// The horizon.
+    pub horizon: usize,
+    /// Values at the start of the series that differencing uses up.
+    pub warm_up: usize,
+    /// The values the part would need.
+    pub needed: usize,
+}
+
+fn warm_up_note(warm_up: usize) -> String {
+    match warm_up {
+        0 => String::new(),
+        n => format!(" after the {n} values the differences use up"),
+    }
+}
+
+/// The forecasts whose targets lie in one split part of a (transformed, scaled) series, as
+/// training items.
 #[derive(Clone, Debug)]
 pub struct WindowDataset {
     values: Vec<f64>,
@@ -98,11 +117,12 @@ pub struct WindowDataset {
 }
 
 impl WindowDataset {
-    /// Every window of `spec` inside `part` of `values`.
-    pub fn new(values: &[f64], part: Range<usize>, spec: WindowSpec) -> Self {
+    /// Every forecast of `spec` whose targets lie in `part` of `values` and whose inputs start at
+    /// or after `first_input`.
+    pub fn new(values: &[f64], part: Range<usize>, first_input: usize, spec: WindowSpec) -> Self {
         Self {
             values: values.to_vec(),
-            origins: spec.origins(part).collect(),
+            origins: spec.origins(part, first_input).collect(),
             spec,
         }
     }
@@ -146,23 +166,33 @@ mod tests {
     }
 
     #[test]
-    fn windows_never_cross_a_part_boundary() {
+    fn targets_stay_in_their_part_and_every_value_is_a_target() {
         let split = ChronologicalSplit::new(50, 0.3, 0.2);
         let spec = WindowSpec {
             window: 4,
             horizon: 3,
         };
-        for part in [split.train, split.validation, split.test] {
-            for origin in spec.origins(part.clone()) {
-                assert!(origin - spec.window >= part.start, "input before {part:?}");
+        for part in [
+            split.train.clone(),
+            split.validation.clone(),
+            split.test.clone(),
+        ] {
+            let origins = spec.origins(part.clone(), 0);
+            for origin in origins.clone() {
+                assert!(origin >= part.start, "target before {part:?}");
                 assert!(origin + spec.horizon <= part.end, "target after {part:?}");
+                assert!(origin >= spec.window, "input before the series");
             }
-            // And every fitting window is used: the last one ends exactly at the boundary.
-            assert_eq!(
-                spec.origins(part.clone()).last(),
-                Some(part.end - spec.horizon)
-            );
+            // Every value of the part is the target of some forecast step.
+            let first = origins.start;
+            let covered = first..origins.end - 1 + spec.horizon;
+            let reachable = part.start.max(spec.window)..part.end;
+            assert_eq!(covered, reachable, "{part:?}");
         }
+        // The validation and test parts read their first inputs from the parts before them.
+        assert_eq!(spec.origins(split.test.clone(), 0).start, split.test.start);
+        // Inputs never reach back before the first defined value.
+        assert_eq!(spec.origins(0..20, 13).start, 17);
     }
 
     #[test]
@@ -170,7 +200,8 @@ mod tests {
         let values: Vec<f64> = (0..20).map(f64::from).collect();
         let data = WindowDataset::new(
             &values,
-            5..15,
+            8..15,
+            5,
             WindowSpec {
                 window: 3,
                 horizon: 2,
@@ -191,9 +222,26 @@ mod tests {
             window: 12,
             horizon: 1,
         };
-        assert!(spec.check_fits("test", &(0..13)).is_ok());
-        let error = spec.check_fits("test", &(0..12)).expect_err("too short");
+        assert!(spec.check_fits("training", &(0..13), 0).is_ok());
+        let error = spec
+            .check_fits("training", &(0..12), 0)
+            .expect_err("too short");
         assert_eq!(error.needed, 13);
-        assert!(error.to_string().starts_with("the test part has 12 values"));
+        assert_eq!(
+            error.to_string(),
+            "the training part has 12 values, too few for one forecast of 1 from 12 inputs (13 \
+             values)"
+        );
+        let error = spec
+            .check_fits("training", &(0..20), 13)
+            .expect_err("warm-up");
+        assert_eq!(error.needed, 26);
+        assert!(error
+            .to_string()
+            .contains("after the 13 values the differences use up"));
+        // A later part needs only its targets: the inputs come from before it.
+        assert!(spec.check_fits("test", &(40..41), 0).is_ok());
+        let error = spec.check_fits("test", &(40..40), 0).expect_err("empty");
+        assert_eq!(error.needed, 1);
     }
 }

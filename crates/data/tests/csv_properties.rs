@@ -98,8 +98,8 @@ proptest! {
         let split = ChronologicalSplit::new(series.values.len(), test_fraction, validation_fraction);
         let spec = WindowSpec { window, horizon };
         let train = split.train.clone();
-        if spec.check_fits("training", &train).is_ok() {
-            let origins = spec.origins(train.clone());
+        if spec.check_fits("training", &train, 0).is_ok() {
+            let origins = spec.origins(train.clone(), 0);
             // Windows and their targets stay inside the training part.
             prop_assert!(origins.clone().all(|o| o >= train.start + window && o + horizon <= train.end));
         }

@@ -6,7 +6,7 @@ use app::{BackendKind, LrSchedule, RunConfig, ScaleFit, SeriesConfig, TrainingCo
 use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use data::SyntheticConfig;
-use data::{ColumnRef, FillPolicy, ScaleKind};
+use data::{ColumnRef, FillPolicy, PowerChoice, ScaleKind, TransformRequest};
 use model::{CellActivation, CellKind, GateActivation};
 
 /// Train an LSTM on the Keras tutorial's data with Burn, evaluate it and plot its predictions.
@@ -97,9 +97,23 @@ pub struct SeriesArgs {
     /// Fraction just before the test part used for validation (0 for none).
     #[arg(long, default_value_t = 0.1, value_parser = fraction, requires = "csv")]
     pub validation_fraction: f64,
-    /// Scaling of the series before training; undone for metrics and plots.
-    #[arg(long, value_enum, default_value_t = ScaleKind::MinMax, requires = "csv")]
-    pub scale: ScaleKind,
+    /// Power transform of the series before differencing and scaling: auto takes the log when
+    /// the training part's spread grows with its level and every value is positive; box-cox
+    /// fits its lambda on the training part. Undone for every number reported.
+    #[arg(long, value_enum, default_value_t = PowerChoice::Auto, requires = "csv")]
+    pub transform: PowerChoice,
+    /// First differences to take after the power transform (default: as many as a KPSS test on
+    /// the training part asks for, at most 2).
+    #[arg(long, value_name = "N", requires = "csv")]
+    pub difference: Option<usize>,
+    /// Take a seasonal difference of lag --season (default: when the training part's seasonal
+    /// strength is above 0.64); --seasonal-difference=false never does.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", requires = "csv")]
+    pub seasonal_difference: Option<bool>,
+    /// Scaling of the transformed series before training, fitted on the training part; undone
+    /// for metrics and plots [default: standard].
+    #[arg(long, value_enum, requires = "csv")]
+    pub scale: Option<ScaleKind>,
     /// The values the scaler is fitted on.
     #[arg(long, value_enum, default_value_t = ScaleFit::Train, requires = "csv")]
     pub scale_fit: ScaleFit,
@@ -117,9 +131,10 @@ pub struct TrainArgs {
     /// Passes over the training data.
     #[arg(long, default_value_t = 100, value_parser = at_least_one())]
     pub epochs: usize,
-    /// Sequences per gradient step (the last batch of an epoch may be smaller).
-    #[arg(long, default_value_t = 32, value_parser = at_least_one())]
-    pub batch_size: usize,
+    /// Sequences per gradient step (the last batch of an epoch may be smaller) [default: 32, and
+    /// 16 for a series].
+    #[arg(long, value_parser = at_least_one())]
+    pub batch_size: Option<usize>,
     /// Adam's learning rate.
     #[arg(long, default_value_t = 0.001, value_parser = positive_float)]
     pub learning_rate: f64,
@@ -173,8 +188,9 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0.0, value_parser = fraction, conflicts_with = "csv")]
     pub validation_split: f64,
     /// Stop when the validation loss (the training loss without a validation part) has not
-    /// improved for this many epochs, and keep the best epoch's weights.
-    #[arg(long, value_parser = at_least_one())]
+    /// improved for this many epochs, and keep the best epoch's weights; 0 turns it off
+    /// [default: off, and 20 for a series].
+    #[arg(long)]
     pub early_stopping: Option<usize>,
     /// Continue the run saved in --artifact-dir from its last checkpoint; --epochs is the total
     /// (after 5 epochs, `--epochs 10 --resume` trains epochs 6 to 10). Give the same model and
@@ -215,7 +231,12 @@ impl TrainArgs {
                     .with_horizon(series.horizon)
                     .with_test_fraction(series.test_fraction)
                     .with_validation_fraction(series.validation_fraction)
-                    .with_scale(series.scale)
+                    .with_transform(TransformRequest {
+                        power: series.transform,
+                        differences: series.difference,
+                        seasonal_difference: series.seasonal_difference,
+                    })
+                    .with_scale(series.scale.unwrap_or(SeriesConfig::DEFAULT_SCALE))
                     .with_scale_fit(series.scale_fit)
                     .with_season(series.season),
                 )
@@ -231,9 +252,11 @@ impl TrainArgs {
             .with_layers(self.layers)
             .with_bidirectional(self.bidirectional)
             .with_dropout(self.dropout);
+        // What the library chose for this kind of run, unless a flag says otherwise.
+        let defaults = &run.training;
         let training = TrainingConfig::new()
             .with_epochs(self.epochs)
-            .with_batch_size(self.batch_size)
+            .with_batch_size(self.batch_size.unwrap_or(defaults.batch_size))
             .with_learning_rate(self.learning_rate)
             .with_adam_epsilon(self.adam_epsilon)
             .with_seed(self.data.seed)
@@ -253,7 +276,11 @@ impl TrainArgs {
                     min_rate: self.min_lr,
                 },
             })
-            .with_early_stopping(self.early_stopping)
+            .with_early_stopping(match self.early_stopping {
+                Some(0) => None,
+                Some(patience) => Some(patience),
+                None => defaults.early_stopping,
+            })
             .with_validation_split(self.validation_split);
         run.with_model(model).with_training(training)
     }
@@ -378,7 +405,9 @@ mod tests {
             panic!("expected train")
         };
         assert_eq!(args.backend, BackendKind::Ndarray);
-        assert_eq!((args.epochs, args.batch_size, args.hidden), (100, 32, 50));
+        assert_eq!((args.epochs, args.hidden), (100, 50));
+        let training = args.run_config().training;
+        assert_eq!((training.batch_size, training.early_stopping), (32, None));
         assert_eq!((args.learning_rate, args.adam_epsilon), (1e-3, 1e-7));
         assert_eq!(args.activation, CellActivation::Relu);
         assert_eq!(
@@ -408,7 +437,7 @@ mod tests {
             ["--weight-decay", "-1"],
             ["--grad-clip", "0"],
             ["--lr-factor", "1"],
-            ["--early-stopping", "0"],
+            ["--early-stopping", "-1"],
             ["--validation-split", "1"],
             ["--cell", "rnn"],
             ["--gate-activation", "relu"],
@@ -417,6 +446,59 @@ mod tests {
             let result = Cli::try_parse_from(["app", "train", flags[0], flags[1]]);
             assert!(result.is_err(), "{flags:?} should be refused");
         }
+    }
+
+    #[test]
+    fn a_series_gets_its_own_defaults_and_explicit_flags_win() {
+        let series = ["--csv", "s.csv", "--column", "v", "--season", "12"];
+        let config = train_args(&series).run_config();
+        let DataSource::Series(data) = &config.data else {
+            panic!("a series")
+        };
+        assert_eq!(data.transform, TransformRequest::auto());
+        assert_eq!(data.scaler.kind, ScaleKind::Standard);
+        assert_eq!(
+            (config.training.batch_size, config.training.early_stopping),
+            (16, Some(20))
+        );
+        let mut flags = series.to_vec();
+        flags.extend([
+            "--transform",
+            "box-cox",
+            "--difference",
+            "1",
+            "--seasonal-difference=false",
+            "--scale",
+            "minmax",
+            "--batch-size",
+            "32",
+            "--early-stopping",
+            "0",
+        ]);
+        let config = train_args(&flags).run_config();
+        let DataSource::Series(data) = &config.data else {
+            panic!("a series")
+        };
+        assert_eq!(
+            data.transform,
+            TransformRequest {
+                power: PowerChoice::BoxCox,
+                differences: Some(1),
+                seasonal_difference: Some(false),
+            }
+        );
+        assert_eq!(data.scaler.kind, ScaleKind::MinMax);
+        assert_eq!(
+            (config.training.batch_size, config.training.early_stopping),
+            (32, None)
+        );
+        let mut flags = series.to_vec();
+        flags.push("--seasonal-difference");
+        let config = train_args(&flags).run_config();
+        let DataSource::Series(data) = &config.data else {
+            panic!("a series")
+        };
+        assert_eq!(data.transform.seasonal_difference, Some(true));
     }
 
     #[test]

@@ -4,9 +4,11 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use app::{EpochRecord, StopHandle, TrainingObserver};
+use app::forecast::describe_transform;
+use app::{EpochRecord, SeriesConfig, StopHandle, TrainingObserver};
 use burn::train::renderer::tui::TuiMetricsRendererWrapper;
 use burn::train::renderer::MetricsRenderer;
+use data::TransformDecision;
 
 use super::output::say;
 
@@ -30,6 +32,10 @@ impl TrainingObserver for Progress {
             "Resuming the run in {} after epoch {completed_epochs}",
             dir.display()
         );
+    }
+
+    fn series_prepared(&mut self, series: &SeriesConfig, decision: &TransformDecision) {
+        say!("Transform: {}", describe_transform(series, decision));
     }
 
     fn epoch_completed(&mut self, record: &EpochRecord, epochs: usize) {

@@ -48,6 +48,13 @@ pub fn render(error: &Error) -> String {
                 chain(error)
             )
         }
+        Error::SeasonalDifferenceWithoutSeason => {
+            "--seasonal-difference needs --season (e.g. --season 12 for monthly data)".to_string()
+        }
+        Error::NotPositive { .. } => format!(
+            "{error}; use --transform none, or --transform auto, which takes the log only of \
+             positive series"
+        ),
         Error::ValidationSplit {
             fraction,
             total,
@@ -171,6 +178,7 @@ mod tests {
                 len: 4,
                 window: 12,
                 horizon: 1,
+                warm_up: 0,
                 needed: 13,
             },
         };
