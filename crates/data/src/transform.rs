@@ -60,7 +60,7 @@ impl PowerTransform {
 #[serde(rename_all = "kebab-case")]
 pub enum PowerChoice {
     /// Decided from the training part: the logarithm when the spread grows with the level and
-    /// every value is positive, nothing otherwise (see [`SeriesTransform::decide`]).
+    /// every value is positive, nothing otherwise.
     #[default]
     Auto,
     /// No power transform.
