@@ -926,6 +926,17 @@ mod series {
         );
         assert_clean_error(&output, "cannot read");
         assert_clean_error(&output, "missing.csv");
+        // The OS error once, not once more as the message's cause.
+        let stderr = text(&output.stderr);
+        assert_eq!(stderr.matches("(os error").count(), 1, "{stderr}");
+        std::fs::create_dir(work.path().join("folder.csv")).expect("creatable");
+        let output = app(
+            &["train", "--csv", "folder.csv", "--column", "v"],
+            work.path(),
+        );
+        let stderr = text(&output.stderr);
+        assert_clean_error(&output, "folder.csv");
+        assert_eq!(stderr.matches("(os error").count(), 1, "{stderr}");
         let output = app(
             &["train", "--csv", "text.csv", "--column", "w"],
             work.path(),
