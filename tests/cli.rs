@@ -998,6 +998,30 @@ mod series {
     }
 
     #[test]
+    fn a_semicolon_separated_file_is_read_and_said_so() {
+        let work = tempfile::tempdir().expect("temporary directory");
+        let air = std::fs::read_to_string(AIR).expect("AirPassengers");
+        std::fs::write(work.path().join("semi.csv"), air.replace(',', ";")).expect("writable");
+        let stdout = app_ok(
+            &[
+                "train",
+                "--csv",
+                "semi.csv",
+                "--column",
+                "passengers",
+                "--epochs",
+                "1",
+            ],
+            work.path(),
+        );
+        assert!(
+            stdout.contains("semi.csv with ';' between fields"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("Test part: 29 forecasts"), "{stdout}");
+    }
+
+    #[test]
     fn fill_repairs_what_would_be_refused() {
         let work = tempfile::tempdir().expect("temporary directory");
         let mut content = String::from("v\n");

@@ -465,6 +465,7 @@ mod tests {
             name: "ramp".into(),
             values: (0..len).map(|i| 10.0 + i as f64).collect(),
             dates: None,
+            delimiter: b',',
         }
     }
 
@@ -599,6 +600,7 @@ mod tests {
                 .map(|i| (100.0 + 2.0 * i as f64) * [1.0, 1.3, 0.9, 1.1][i % 4])
                 .collect(),
             dates: None,
+            delimiter: b',',
         };
         let config = fitted(
             config(6, 3)

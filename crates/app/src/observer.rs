@@ -10,7 +10,7 @@ use burn::train::renderer::{
 use burn::train::Interrupter;
 use burn::train::LearnerSummary;
 
-use data::TransformDecision;
+use data::{TimeSeries, TransformDecision};
 
 use crate::artifacts::EpochRecord;
 use crate::config::SeriesConfig;
@@ -70,11 +70,16 @@ pub trait TrainingObserver: Send {
         let _ = (dir, completed_epochs);
     }
 
-    /// A series was read and its transforms and scaler fitted, before training starts:
-    /// `series` holds them as they will be recorded, `decision` the statistics behind each
-    /// automatic choice.
-    fn series_prepared(&mut self, series: &SeriesConfig, decision: &TransformDecision) {
-        let _ = (series, decision);
+    /// A series was read (`data`) and its transforms and scaler fitted, before training
+    /// starts: `series` holds them as they will be recorded, `decision` the statistics behind
+    /// each automatic choice.
+    fn series_prepared(
+        &mut self,
+        series: &SeriesConfig,
+        data: &TimeSeries,
+        decision: &TransformDecision,
+    ) {
+        let _ = (series, data, decision);
     }
 
     /// Epoch `record.epoch` of `epochs` is complete.

@@ -105,8 +105,10 @@ impl Training {
         } = self;
         config.check()?;
         let (prepared, decision) = Prepared::new(&mut config, series)?;
-        if let (DataSource::Series(series), Some(decision)) = (&config.data, &decision) {
-            observer.series_prepared(series, decision);
+        if let (DataSource::Series(series), Prepared::Series(prepared), Some(decision)) =
+            (&config.data, &prepared, &decision)
+        {
+            observer.series_prepared(series, &prepared.series, decision);
         }
         let (train_items, valid_items) = prepared.items(&config)?;
         let steps = prepared.steps();

@@ -72,6 +72,9 @@ pub struct TimeSeries {
     pub values: Vec<f64>,
     /// The date column's text, one per data row, when one was asked for.
     pub dates: Option<Vec<String>>,
+    /// The field separator the file was read with: `,`, or `;` or a tab when its first line
+    /// holds more of them than commas.
+    pub delimiter: u8,
 }
 
 /// Why a series could not be read; each message names the file and, where it applies, the line
@@ -174,9 +177,11 @@ pub fn load_csv(path: &Path, options: &SeriesCsvOptions) -> Result<TimeSeries, S
 /// Reads one column of CSV text from `input` as a series; `path` names the source in errors
 /// (a file name, or a label such as `<stdin>`). A header is detected: selecting a column by name
 /// requires one; otherwise the first row is a header when its value cell is not a number.
-/// Blank lines are skipped (so in a one-column file, write a missing value as `NaN`).
+/// Blank lines are skipped (so in a one-column file, write a missing value as `NaN`). The field
+/// separator is a comma unless the first line holds more semicolons or tabs than commas (as
+/// spreadsheets in many locales write CSV); [`TimeSeries::delimiter`] says which was used.
 pub fn read_csv(
-    input: impl std::io::Read,
+    mut input: impl std::io::Read,
     path: &Path,
     options: &SeriesCsvOptions,
 ) -> Result<TimeSeries, SeriesError> {
@@ -184,10 +189,19 @@ pub fn read_csv(
         path: path.to_path_buf(),
         source,
     };
+    let mut text = Vec::new();
+    input
+        .read_to_end(&mut text)
+        .map_err(|source| SeriesError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let delimiter = detect_delimiter(&text);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(input);
+        .delimiter(delimiter)
+        .from_reader(text.as_slice());
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|error| match error.kind() {
@@ -305,7 +319,34 @@ pub fn read_csv(
         name,
         values,
         dates,
+        delimiter,
     })
+}
+
+/// `;` or a tab when the first non-blank line holds more of it than commas (outside quotes);
+/// a comma otherwise.
+fn detect_delimiter(text: &[u8]) -> u8 {
+    let first_line = text
+        .split(|&byte| byte == b'\n')
+        .find(|line| line.iter().any(|byte| !byte.is_ascii_whitespace()))
+        .unwrap_or_default();
+    let mut quoted = false;
+    let mut counts = [0usize; 3];
+    for &byte in first_line {
+        match byte {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => counts[0] += 1,
+            b';' if !quoted => counts[1] += 1,
+            b'\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let candidates = [(counts[1], b';'), (counts[2], b'\t')];
+    candidates
+        .into_iter()
+        .filter(|&(count, _)| count > counts[0])
+        .max_by_key(|&(count, _)| count)
+        .map_or(b',', |(_, delimiter)| delimiter)
 }
 
 /// Fills `None`s by `policy`; `None` when there is no valid value at all.
@@ -379,6 +420,21 @@ mod tests {
             series.dates,
             Some(vec!["1949-01".to_string(), "1949-02".to_string()])
         );
+    }
+
+    #[test]
+    fn semicolons_and_tabs_are_detected_from_the_header() {
+        let series =
+            load("month;passengers\n1949-01;112\n", &options("passengers")).expect("valid");
+        assert_eq!((series.values, series.delimiter), (vec![112.0], b';'));
+        let series =
+            load("month\tpassengers\n1949-01\t112\n", &options("passengers")).expect("valid");
+        assert_eq!((series.values, series.delimiter), (vec![112.0], b'\t'));
+        // A decimal comma does not outvote the separator; a quoted semicolon is no separator.
+        let series = load("t;v\n1;2,5\n", &options("t")).expect("valid");
+        assert_eq!(series.delimiter, b';');
+        let series = load("\"a;b\",v\n1,2\n", &options("v")).expect("valid");
+        assert_eq!((series.values, series.delimiter), (vec![2.0], b','));
     }
 
     #[test]

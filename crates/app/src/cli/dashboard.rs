@@ -8,7 +8,7 @@ use app::forecast::describe_transform;
 use app::{EpochRecord, SeriesConfig, StopHandle, TrainingObserver};
 use burn::train::renderer::tui::TuiMetricsRendererWrapper;
 use burn::train::renderer::MetricsRenderer;
-use data::TransformDecision;
+use data::{TimeSeries, TransformDecision};
 
 use super::output::say;
 
@@ -34,7 +34,17 @@ impl TrainingObserver for Progress {
         );
     }
 
-    fn series_prepared(&mut self, series: &SeriesConfig, decision: &TransformDecision) {
+    fn series_prepared(
+        &mut self,
+        series: &SeriesConfig,
+        data: &TimeSeries,
+        decision: &TransformDecision,
+    ) {
+        match data.delimiter {
+            b';' => say!("Read {} with ';' between fields", series.csv.display()),
+            b'\t' => say!("Read {} with tabs between fields", series.csv.display()),
+            _ => {}
+        }
         say!("Transform: {}", describe_transform(series, decision));
     }
 
