@@ -181,11 +181,7 @@ impl SeriesTransform {
     ) -> Result<(Self, TransformDecision), NotPositive> {
         let train = &values[..train_end.min(values.len())];
         let mut decision = TransformDecision::default();
-        let first_not_positive = values
-            .iter()
-            .enumerate()
-            .find(|(_, value)| **value <= 0.0)
-            .map(|(index, value)| (index, *value));
+        let first_not_positive = first_not_positive(values);
         let refuse = |transform| match first_not_positive {
             Some((index, value)) => Err(NotPositive {
                 transform,
@@ -287,11 +283,11 @@ impl SeriesTransform {
             PowerTransform::Log => "log",
             PowerTransform::BoxCox { .. } => "box-cox",
         };
-        match values.iter().enumerate().find(|(_, value)| **value <= 0.0) {
+        match first_not_positive(values) {
             Some((index, value)) => Err(NotPositive {
                 transform,
                 index,
-                value: *value,
+                value,
             }),
             None => Ok(()),
         }
@@ -370,6 +366,15 @@ pub fn difference(values: &[f64], lag: usize) -> Vec<f64> {
     (lag..values.len())
         .map(|i| values[i] - values[i - lag])
         .collect()
+}
+
+/// The index and value of the first value that is not positive, if any.
+fn first_not_positive(values: &[f64]) -> Option<(usize, f64)> {
+    values
+        .iter()
+        .enumerate()
+        .find(|(_, value)| **value <= 0.0)
+        .map(|(index, value)| (index, *value))
 }
 
 /// The population variance of `values`.
