@@ -171,6 +171,31 @@ impl RecurrentRegressorConfig {
         }
     }
 
+    /// The number of parameters [`init`](Self::init) builds, from the configuration alone (so
+    /// that a model too large for memory can be refused before it is allocated): Keras' and
+    /// PyTorch's counts, with Burn's second LSTM bias per gate (`+4·H` per direction). Counted in
+    /// `u64` and saturating, so that absurd sizes give a large number rather than wrap.
+    pub fn parameter_count(&self) -> u64 {
+        let (h, d) = (self.hidden as u64, self.directions() as u64);
+        let gates: u64 = match self.cell {
+            CellKind::Lstm => 4,
+            CellKind::Gru => 3,
+        };
+        let per_direction = |input: u64| {
+            gates
+                .saturating_mul(h)
+                .saturating_mul(input.saturating_add(h).saturating_add(2))
+        };
+        let recurrent = (0..self.layers).fold(0u64, |sum, index| {
+            sum.saturating_add(d.saturating_mul(per_direction(self.layer_input(index) as u64)))
+        });
+        let head = d
+            .saturating_mul(h)
+            .saturating_add(1)
+            .saturating_mul(self.outputs as u64);
+        recurrent.saturating_add(head)
+    }
+
     /// The Burn configuration of a unidirectional LSTM layer (batch first, sigmoid gates).
     pub fn lstm_config(&self, input: usize) -> LstmConfig {
         LstmConfig::new(input, self.hidden, true)
@@ -322,19 +347,6 @@ mod tests {
         assert_eq!(model.parameter_shapes().last(), Some(&vec![2]));
     }
 
-    /// Keras' and PyTorch's counts, with Burn's second LSTM bias per gate (`+4·H` per direction).
-    fn expected_parameters(config: &RecurrentRegressorConfig) -> usize {
-        let (h, d) = (config.hidden, config.directions());
-        let per_direction = |input: usize| match config.cell {
-            CellKind::Lstm => 4 * h * (input + h + 1) + 4 * h,
-            CellKind::Gru => 3 * h * (input + h + 2),
-        };
-        let recurrent: usize = (0..config.layers)
-            .map(|index| d * per_direction(config.layer_input(index)))
-            .sum();
-        recurrent + d * h * config.outputs + config.outputs
-    }
-
     #[test]
     fn parameter_counts_follow_the_keras_formulas() {
         let _rng = crate::backend_rng();
@@ -360,7 +372,7 @@ mod tests {
                     let model = config.init::<NdArray>(&Default::default());
                     assert_eq!(
                         model.num_params(),
-                        expected_parameters(&config),
+                        config.parameter_count() as usize,
                         "{}",
                         config.describe()
                     );
