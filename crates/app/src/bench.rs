@@ -14,6 +14,7 @@ use crate::backend::BackendJob;
 use crate::config::{DataSource, RunConfig, TrainingConfig};
 use crate::error::{Error, Result};
 use crate::evaluate::evaluate;
+use crate::memory::{MemoryEstimate, MemoryUse};
 use crate::observer::{Silent, StopHandle};
 use crate::train::{fit, FitData, FitStorage};
 
@@ -123,6 +124,9 @@ pub struct Measurement {
     pub train_gflops: f64,
     /// The process's peak resident memory in MiB (Linux), `None` elsewhere.
     pub peak_rss_mib: Option<f64>,
+    /// The peak expected: the process's resident memory before the workload (Linux; 0
+    /// elsewhere) plus the run's [`MemoryEstimate`], in MiB.
+    pub estimated_peak_mib: f64,
 }
 
 /// Measures one workload on the backend it runs on (see [`run_on`](crate::backend::run_on)).
@@ -148,6 +152,8 @@ impl BackendJob for BenchJob {
             .with_epochs(w.epochs)
             .with_batch_size(w.batch_size);
         let config = RunConfig::new(model, DataSource::Synthetic(synthetic), training);
+        let estimate = MemoryEstimate::new(&config, MemoryUse::Training, 0).total();
+        let estimated_peak_mib = current_rss_mib().unwrap_or(0.0) + estimate as f64 / MIB;
         // Checkpoints and history are written as training writes them, into a scratch directory.
         let scratch = std::env::temp_dir().join(format!("app-bench-{}", std::process::id()));
         let artifacts = ArtifactDir::create(&scratch)?;
@@ -185,13 +191,25 @@ impl BackendJob for BenchJob {
             inference_sequences_per_second: w.samples as f64 / inference_seconds,
             train_gflops: 3.0 * w.forward_flops_per_sequence() * trained / fit_seconds / 1e9,
             peak_rss_mib: peak_rss_mib(),
+            estimated_peak_mib,
         })
     }
 }
 
+const MIB: f64 = 1024.0 * 1024.0;
+
 fn peak_rss_mib() -> Option<f64> {
+    status_mib("VmHWM:")
+}
+
+fn current_rss_mib() -> Option<f64> {
+    status_mib("VmRSS:")
+}
+
+/// A line of `/proc/self/status` given in kB, in MiB.
+fn status_mib(key: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|line| line.starts_with(key))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
 }

@@ -263,6 +263,49 @@ pub enum Error {
         /// The backend.
         backend: BackendKind,
     },
+    /// The run needs more memory than this process can have (see [`crate::memory`]).
+    #[error("{0}")]
+    OutOfMemory(Box<crate::memory::MemoryShortfall>),
+    /// A CSV file larger than the memory left to read it into.
+    #[error(
+        "{} is {}, and reading it takes at least its size in memory; {budget}",
+        path.display(),
+        crate::memory::Bytes(*bytes)
+    )]
+    FileTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size in bytes.
+        bytes: u64,
+        /// What the process can have.
+        budget: crate::memory::MemoryBudget,
+    },
+    /// A buffer of the run is larger than the GPU adapter can bind (see
+    /// [`backend::check_device_limits`](crate::backend::check_device_limits)).
+    #[error(
+        "a buffer of {} (batch {batch_size}) is larger than the {adapter} adapter's {limit_name} \
+         of {}{}",
+        crate::memory::Bytes(*bytes),
+        crate::memory::Bytes(*limit),
+        match fits {
+            Some(fits) => format!("; batch {fits} fits"),
+            None => "; not even batch 1 fits".to_string(),
+        }
+    )]
+    BufferTooLarge {
+        /// The adapter's name.
+        adapter: String,
+        /// The run's largest buffer, in bytes.
+        bytes: u64,
+        /// The limit it exceeds (`max_storage_buffer_binding_size` or `max_buffer_size`).
+        limit_name: &'static str,
+        /// The limit, in bytes.
+        limit: u64,
+        /// The run's batch size.
+        batch_size: usize,
+        /// The largest batch size whose buffers fit, if any.
+        fits: Option<usize>,
+    },
     /// A plot could not be drawn.
     #[error("cannot draw {}: {message}", path.display())]
     Plot {

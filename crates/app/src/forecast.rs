@@ -46,6 +46,7 @@ pub fn read_series(config: &SeriesConfig, csv: &Path) -> Result<TimeSeries> {
         date_column: config.date_column.clone(),
         fill: config.fill,
     };
+    crate::memory::check_file(csv)?;
     Ok(load_csv(csv, &options)?)
 }
 

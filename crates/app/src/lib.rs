@@ -43,6 +43,7 @@ mod epoch_loop;
 pub mod error;
 pub mod evaluate;
 pub mod forecast;
+pub mod memory;
 pub mod metrics;
 pub mod observer;
 pub mod plot;

@@ -14,6 +14,7 @@ use data::{TimeSeries, TransformDecision};
 
 use crate::artifacts::EpochRecord;
 use crate::config::SeriesConfig;
+use crate::memory::MemoryEstimate;
 
 /// Stops a training run at the end of its current step; clone it into another thread (a signal
 /// handler, a GUI) before training starts. The unfinished epoch is dropped and the last complete
@@ -80,6 +81,12 @@ pub trait TrainingObserver: Send {
         decision: &TransformDecision,
     ) {
         let _ = (series, data, decision);
+    }
+
+    /// The run's memory was estimated and fits this process, before its model and traces are
+    /// allocated (after its data is read, for a series).
+    fn memory_estimated(&mut self, estimate: &MemoryEstimate) {
+        let _ = estimate;
     }
 
     /// Epoch `record.epoch` of `epochs` is complete.

@@ -14,6 +14,7 @@ use crate::epoch_loop::StopReason;
 use crate::error::{Error, Result};
 use crate::evaluate::{evaluate, Evaluation};
 use crate::forecast::{self, ForecastOutcome, PreparedSeries};
+use crate::memory::{self, MemoryUse};
 
 /// How a model did on the data of its run.
 #[derive(Clone, Debug)]
@@ -143,6 +144,7 @@ impl SavedRun {
     pub fn evaluate<B: TrainingBackend>(&self, device: &B::Device) -> Result<RunOutcome> {
         match &self.config.data {
             DataSource::Synthetic(synthetic) => {
+                memory::check_run(&self.config, MemoryUse::Inference, 0)?;
                 let dataset = SyntheticDataset::generate(synthetic)?;
                 // Inference needs no gradient tracking: the inner backend's model.
                 let model = self.model::<B>(device)?.valid();
@@ -187,10 +189,13 @@ impl SavedRun {
                 asked_for: "a series",
             });
         };
+        memory::check_run(&self.config, MemoryUse::Inference, 0)?;
         let series = match series {
             Some(series) => series,
             None => forecast::read_series(series_config, &series_config.csv)?,
         };
+        let rows = series.values.len() as u64;
+        memory::check_run(&self.config, MemoryUse::Inference, rows)?;
         let prepared = PreparedSeries::new(series, series_config)?;
         let model = self.model::<B>(device)?.valid();
         Ok(ForecastOutcome::new(

@@ -23,6 +23,7 @@ use crate::epoch_loop::{Components, EpochLoop, LoopOutcome, LoopPlan, ResumePoin
 use crate::error::{Error, Result};
 use crate::evaluate::evaluate;
 use crate::forecast::{self, ForecastOutcome, PreparedSeries};
+use crate::memory::{self, MemoryUse};
 use crate::observer::{RendererSlot, Silent, StopHandle, TrainingObserver};
 use crate::run::{RunOutcome, TrainReport, TrainedRun};
 use crate::schedule::EpochRate;
@@ -104,7 +105,12 @@ impl Training {
             series,
         } = self;
         config.check()?;
+        // The model and working set first, before data is generated or read; then everything,
+        // with the series' length.
+        memory::check_run(&config, MemoryUse::Training, 0)?;
         let (prepared, decision) = Prepared::new(&mut config, series)?;
+        let estimate = memory::check_run(&config, MemoryUse::Training, prepared.rows())?;
+        observer.memory_estimated(&estimate);
         if let (DataSource::Series(series), Prepared::Series(prepared), Some(decision)) =
             (&config.data, &prepared, &decision)
         {
@@ -202,6 +208,14 @@ impl Prepared {
                 validation_split(items, config.training.validation_split)
             }
             Prepared::Series(prepared) => Ok((prepared.train_items(), prepared.validation_items())),
+        }
+    }
+
+    /// The series' values (0 for the synthetic data, whose size its configuration gives).
+    fn rows(&self) -> u64 {
+        match self {
+            Prepared::Synthetic(_) => 0,
+            Prepared::Series(prepared) => prepared.series.values.len() as u64,
         }
     }
 

@@ -26,13 +26,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let exe = std::env::current_exe().context("cannot find the app executable")?;
     let backend = args.backend.to_string();
     say!(
-        "{:<4}{:>16}{:>12}{:>18}{:>12}{:>12}",
+        "{:<4}{:>16}{:>12}{:>18}{:>12}{:>12}{:>16}",
         "",
         "train seq/s",
         "s/epoch",
         "inference seq/s",
         "GFLOP/s",
-        "peak MiB"
+        "peak MiB",
+        "estimated MiB"
     );
     for workload in &workloads {
         let mut command = Command::new(&exe);
@@ -50,14 +51,15 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         };
         let m: Measurement = serde_json::from_str(line).context("unreadable bench result")?;
         say!(
-            "{:<4}{:>16.1}{:>12.3}{:>18.1}{:>12.2}{:>12}",
+            "{:<4}{:>16.1}{:>12.3}{:>18.1}{:>12.2}{:>12}{:>16.0}",
             m.workload,
             m.train_sequences_per_second,
             m.seconds_per_epoch,
             m.inference_sequences_per_second,
             m.train_gflops,
             m.peak_rss_mib
-                .map_or("n/a".to_string(), |mib| format!("{mib:.0}"))
+                .map_or("n/a".to_string(), |mib| format!("{mib:.0}")),
+            m.estimated_peak_mib
         );
     }
     // Measured after the workloads, in this process, so that they do not share the cores.

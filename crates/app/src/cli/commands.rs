@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 use app::artifacts::{write_atomically, ArtifactDir};
 use app::backend::run_on;
 use app::evaluate::loss_line;
+use app::memory::MemoryUse;
 use app::metrics;
 use app::plot;
 use app::run::{EvaluateSavedRun, ForecastSavedRun};
@@ -50,6 +51,11 @@ fn describe(config: &RunConfig) -> String {
 
 fn train(args: &TrainArgs) -> Result<()> {
     let config = args.run_config();
+    // A run too large for this machine is refused before its directory is made.
+    app::memory::check_run(&config, MemoryUse::Training, 0)?;
+    if let DataSource::Series(series) = &config.data {
+        app::memory::check_file(&series.csv)?;
+    }
     // Before anything is printed, so that an unusable directory is the only line.
     ArtifactDir::create(&args.artifact_dir)?;
     print_header(&config);
@@ -186,6 +192,7 @@ fn print_metrics(outcome: &ForecastOutcome) {
 
 fn evaluate(args: &EvaluateArgs) -> Result<()> {
     let run = SavedRun::open(&args.artifact_dir)?;
+    app::memory::check_run(run.config(), MemoryUse::Inference, 0)?;
     say!(
         "Evaluating {} in {}",
         describe(run.config()),
@@ -200,6 +207,7 @@ fn evaluate(args: &EvaluateArgs) -> Result<()> {
 
 fn plot(args: &PlotArgs) -> Result<()> {
     let run = SavedRun::open(&args.artifact_dir)?;
+    app::memory::check_run(run.config(), MemoryUse::Inference, 0)?;
     let history = run.history()?;
     let title = describe(run.config());
     let artifacts = run.artifacts();
@@ -229,6 +237,7 @@ fn plot(args: &PlotArgs) -> Result<()> {
 
 fn forecast(args: &ForecastArgs) -> Result<()> {
     let run = SavedRun::open(&args.artifact_dir)?;
+    app::memory::check_run(run.config(), MemoryUse::Inference, 0)?;
     let title = describe(run.config());
     let series = args
         .csv

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use app::forecast::describe_transform;
+use app::memory::MemoryEstimate;
 use app::{EpochRecord, SeriesConfig, StopHandle, TrainingObserver};
 use burn::train::renderer::tui::TuiMetricsRendererWrapper;
 use burn::train::renderer::MetricsRenderer;
@@ -46,6 +47,10 @@ impl TrainingObserver for Progress {
             _ => {}
         }
         say!("Transform: {}", describe_transform(series, decision));
+    }
+
+    fn memory_estimated(&mut self, estimate: &MemoryEstimate) {
+        say!("Memory: {estimate}");
     }
 
     fn epoch_completed(&mut self, record: &EpochRecord, epochs: usize) {

@@ -133,7 +133,42 @@ pub fn render(error: &Error) -> String {
             "this build of app has no {backend} backend (built with --no-default-features); \
              rebuild with the default features or use --backend ndarray"
         ),
+        Error::OutOfMemory(shortfall) => out_of_memory(shortfall),
+        Error::BufferTooLarge { fits, .. } => {
+            let text = error.to_string();
+            let advice = match fits {
+                Some(fits) => format!("; use --batch-size {fits} or smaller"),
+                None => "; use a smaller --hidden, --window or --steps".to_string(),
+            };
+            match text.split_once("; batch") {
+                Some((message, _)) => format!("--backend wgpu: {message}{advice}"),
+                None => format!("--backend wgpu: {text}{advice}"),
+            }
+        }
         _ => chain(error),
+    }
+}
+
+/// A run that does not fit, worded with the flag that sets the part at fault.
+fn out_of_memory(shortfall: &app::memory::MemoryShortfall) -> String {
+    use app::memory::{MemorySetting, MemoryUse};
+    let flag = match shortfall.setting {
+        MemorySetting::Hidden => "--hidden",
+        MemorySetting::BatchSize => "--batch-size",
+        MemorySetting::Samples => "--samples",
+        MemorySetting::Window => "--window",
+    };
+    let text = shortfall.to_string();
+    // The library names the setting as the configuration does; in training, the flag that sets
+    // it reads better in front of the value; a saved run's settings are its own.
+    let name = shortfall.setting.name();
+    let rest = text.strip_prefix(name).unwrap_or(&text);
+    match (shortfall.estimate.usage, shortfall.fits) {
+        (MemoryUse::Training, Some(fits)) => format!("{flag}{rest}; {flag} {fits} fits"),
+        (MemoryUse::Training, None) => format!("{flag}{rest}; not even {flag} 1 fits"),
+        (MemoryUse::Inference, _) => {
+            format!("the saved run's {name}{rest}; open it on a machine with more memory")
+        }
     }
 }
 
