@@ -587,6 +587,26 @@ fn bench_quick_prints_a_row_per_workload() {
     };
     let (one_core, all_cores) = (rate_after("measured: "), rate_after("1 core, "));
     assert!(one_core > 0.0 && all_cores > 0.0, "{peak}");
+    // The memory estimate is checked against the measured peak of each workload.
+    assert!(header.contains("estimated MiB"), "{header}");
+    for workload in ["W1", "W2", "W3"] {
+        let row = stdout
+            .lines()
+            .find(|line| line.starts_with(workload))
+            .unwrap_or_else(|| panic!("no {workload} row: {stdout}"));
+        let numbers: Vec<f64> = row
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        let [.., peak, estimate] = numbers[..] else {
+            panic!("{row}")
+        };
+        assert!(
+            estimate <= 1.5 * peak && peak <= 1.5 * estimate,
+            "{workload}: estimated {estimate} MiB against a peak of {peak} MiB"
+        );
+    }
 }
 
 #[test]
@@ -689,6 +709,146 @@ fn unwritable_artifact_dir_is_named() {
     assert_clean_error(&output, "cannot create the artifact directory a-file/run");
 }
 
+/// Runs too large for any machine: each is refused before it allocates, in one line, with exit
+/// status 1, naming the size, the limit and what fits, and leaves no artifact directory.
+mod too_big {
+    use super::*;
+
+    /// Checks the refusal and returns its one line.
+    fn refused(output: &Output, dir: &Path) -> String {
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(!stderr.contains("panicked") && !stderr.contains("memory allocation"));
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line: {stderr}");
+        assert!(!dir.join("artifacts").exists(), "nothing written: {stderr}");
+        lines[0].to_string()
+    }
+
+    #[test]
+    fn a_layer_too_wide_names_its_weights_and_a_width_that_fits() {
+        let work = tempfile::tempdir().expect("temporary directory");
+        let line = refused(
+            &app(&["train", "--hidden", "100000"], work.path()),
+            work.path(),
+        );
+        assert!(
+            line.starts_with("error: --hidden 100000 needs about 149 GiB for its weights alone; "),
+            "{line}"
+        );
+        assert!(
+            line.contains(" available; --hidden ") && line.ends_with(" fits"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn too_many_samples_name_the_data() {
+        let work = tempfile::tempdir().expect("temporary directory");
+        let output = app(&["train", "--samples", "100000000000"], work.path());
+        let line = refused(&output, work.path());
+        assert!(
+            line.starts_with("error: --samples 100000000000 needs about ")
+                && line.contains("for its data alone")
+                && line.contains("; --samples "),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn a_step_too_large_for_any_batch_says_so() {
+        let work = tempfile::tempdir().expect("temporary directory");
+        let args = [
+            "train",
+            "--samples",
+            "2",
+            "--batch-size",
+            "2",
+            "--steps",
+            "1000000000",
+        ];
+        let line = refused(&app(&args, work.path()), work.path());
+        assert!(
+            line.starts_with("error: --batch-size 2 needs about ")
+                && line.contains("one step's working set")
+                && line.ends_with("not even --batch-size 1 fits"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn a_csv_file_larger_than_memory_is_not_read() {
+        let work = tempfile::tempdir().expect("temporary directory");
+        let csv = work.path().join("huge.csv");
+        // Sparse: a terabyte that takes no disk space.
+        std::fs::File::create(&csv)
+            .and_then(|file| file.set_len(1 << 40))
+            .expect("a sparse file");
+        let csv = csv.to_str().expect("UTF-8 temp path");
+        let output = app(&["train", "--csv", csv, "--column", "v"], work.path());
+        let line = refused(&output, work.path());
+        assert!(
+            line.starts_with(&format!("error: {csv} is 1.00 TiB, and reading it takes ")),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn a_saved_run_too_large_for_this_machine_is_not_opened() {
+        let work = tempfile::tempdir().expect("temporary directory");
+        app_ok(&["train", "--epochs", "1", "--samples", "8"], work.path());
+        let dir = work.path().join("artifacts");
+        // As if trained on a machine with far more memory.
+        let config = std::fs::read_to_string(dir.join("config.json")).expect("config written");
+        let bigger = config.replace("\"samples\": 8,", "\"samples\": 1000000000000,");
+        assert_ne!(config, bigger);
+        std::fs::write(dir.join("config.json"), bigger).expect("writable");
+        for command in ["evaluate", "plot", "forecast"] {
+            let output = app(&[command], work.path());
+            let stderr = text(&output.stderr);
+            assert_eq!(output.status.code(), Some(1), "{command}: {stderr}");
+            assert_eq!(stderr.lines().count(), 1, "{command}: {stderr}");
+            assert!(
+                stderr.starts_with("error: the saved run's samples 1000000000000 needs about ")
+                    && stderr.contains("open it on a machine with more memory"),
+                "{command}: {stderr}"
+            );
+            assert!(
+                text(&output.stdout).is_empty(),
+                "{command} printed before refusing"
+            );
+        }
+        assert!(!dir.join("predictions.png").exists());
+    }
+
+    /// Under `ulimit -v`, the budget is the address space left, halved.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn an_address_space_limit_is_compared_with_the_estimate() {
+        let work = tempfile::tempdir().expect("temporary directory");
+        let under_limit = |args: &[&str]| {
+            Command::new("sh")
+                .arg("-c")
+                .arg("ulimit -v 1048576 && exec \"$0\" \"$@\"")
+                .arg(env!("CARGO_BIN_EXE_app"))
+                .args(args)
+                .current_dir(work.path())
+                .output()
+                .expect("sh starts")
+        };
+        let output = under_limit(&["train", "--samples", "3000000"]);
+        let line = refused(&output, work.path());
+        assert!(
+            line.contains("address-space limit (ulimit -v) leaves room for about")
+                && line.contains("; --samples "),
+            "{line}"
+        );
+        // What fits is not refused under the same limit.
+        let output = under_limit(&["train", "--epochs", "1"]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+}
+
 #[cfg(feature = "wgpu")]
 mod wgpu {
     use super::*;
@@ -744,6 +904,40 @@ mod wgpu {
             .expect("an mse value");
         assert!(mse.is_finite() && mse > 0.0, "{loss}");
         assert_eq!(history_losses(Path::new(run)).len(), 2);
+    }
+
+    /// A buffer beyond the adapter's limits is refused before Burn meets it with a panic.
+    #[test]
+    fn a_buffer_above_the_adapters_limit_names_the_limit_and_a_batch_that_fits() {
+        if !adapter_or_skip("a_buffer_above_the_adapters_limit") {
+            return;
+        }
+        let work = tempfile::tempdir().expect("temporary directory");
+        // The gates of a batch: 100,000 × 100,000 steps × 4·50 floats, 7.3 TiB.
+        let args = [
+            "train",
+            "--backend",
+            "wgpu",
+            "--samples",
+            "100000",
+            "--batch-size",
+            "100000",
+            "--steps",
+            "100000",
+        ];
+        let output = app(&args, work.path());
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with(
+                "error: --backend wgpu: a buffer of 7.28 TiB (batch 100000) is \
+                                larger than the "
+            ) && stderr.contains(" adapter's max_")
+                && stderr.contains("--batch-size"),
+            "{stderr}"
+        );
+        assert!(!work.path().join("artifacts").exists());
     }
 
     #[test]

@@ -176,6 +176,10 @@ impl StepShape {
     fn of(config: &RunConfig, rows: u64) -> Self {
         let (steps, sequences) = match &config.data {
             DataSource::Synthetic(synthetic) => (synthetic.steps as u64, synthetic.samples as u64),
+            // A series not read yet: its batches are as large as asked.
+            DataSource::Series(series) if rows == 0 => {
+                (series.window as u64, config.training.batch_size as u64)
+            }
             DataSource::Series(series) => (
                 series.window as u64,
                 rows.saturating_sub(

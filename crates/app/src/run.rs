@@ -216,6 +216,10 @@ impl BackendJob for EvaluateSavedRun<'_> {
     fn run<B: TrainingBackend>(self, device: B::Device) -> Result<RunOutcome> {
         self.0.evaluate::<B>(&device)
     }
+
+    fn run_config(&self) -> Option<&RunConfig> {
+        Some(self.0.config())
+    }
 }
 
 /// [`SavedRun::forecast`] as a job for [`run_on`](crate::backend::run_on).
@@ -231,5 +235,9 @@ impl BackendJob for ForecastSavedRun<'_> {
 
     fn run<B: TrainingBackend>(self, device: B::Device) -> Result<ForecastOutcome> {
         self.run.forecast::<B>(&device, self.series)
+    }
+
+    fn run_config(&self) -> Option<&RunConfig> {
+        Some(self.run.config())
     }
 }

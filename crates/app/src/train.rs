@@ -164,6 +164,10 @@ impl BackendJob for Training {
     fn run<B: TrainingBackend>(self, device: B::Device) -> Result<TrainReport> {
         Ok(Training::run::<B>(self, &device)?.report)
     }
+
+    fn run_config(&self) -> Option<&RunConfig> {
+        Some(&self.config)
+    }
 }
 
 /// A run's data, read and (for a series) scaled.

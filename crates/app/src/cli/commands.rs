@@ -51,7 +51,8 @@ fn describe(config: &RunConfig) -> String {
 
 fn train(args: &TrainArgs) -> Result<()> {
     let config = args.run_config();
-    // A run too large for this machine is refused before its directory is made.
+    // A run too large for the GPU or this machine is refused before its directory is made.
+    app::backend::check_device_limits(args.backend, &config)?;
     app::memory::check_run(&config, MemoryUse::Training, 0)?;
     if let DataSource::Series(series) = &config.data {
         app::memory::check_file(&series.csv)?;

@@ -140,7 +140,8 @@ pub fn render(error: &Error) -> String {
                 Some(fits) => format!("; use --batch-size {fits} or smaller"),
                 None => "; use a smaller --hidden, --window or --steps".to_string(),
             };
-            match text.split_once("; batch") {
+            // The library's last clause says which batch fits; the flag says it better.
+            match text.rsplit_once("; ") {
                 Some((message, _)) => format!("--backend wgpu: {message}{advice}"),
                 None => format!("--backend wgpu: {text}{advice}"),
             }
