@@ -110,7 +110,7 @@ mod gpu {
     use super::BackendKind;
     use crate::config::RunConfig;
     use crate::error::{Error, Result};
-    use crate::memory::{MemoryEstimate, MemoryUse};
+    use crate::memory::{largest_below, MemoryEstimate, MemoryUse};
 
     /// The adapter's name and the limits that bound one buffer: Burn's wgpu device asks for the
     /// adapter's own limits, so these are the device's.
@@ -142,17 +142,7 @@ mod gpu {
             if bytes <= limit {
                 return Ok(());
             }
-            let fits = (largest(1) <= limit).then(|| {
-                let (mut low, mut high) = (1, batch_size);
-                while high - low > 1 {
-                    let middle = low + (high - low) / 2;
-                    match largest(middle) <= limit {
-                        true => low = middle,
-                        false => high = middle,
-                    }
-                }
-                low
-            });
+            let fits = largest_below(batch_size, |batch_size| largest(batch_size) <= limit);
             Err(Error::BufferTooLarge {
                 adapter: self.name.clone(),
                 bytes,

@@ -579,10 +579,14 @@ fn largest_fitting(
     rows: u64,
     budget: u64,
 ) -> Option<usize> {
-    let fits = |value: usize| {
+    largest_below(setting.value(config), |value| {
         MemoryEstimate::new(&setting.with_value(config, value), usage, rows).total() <= budget
-    };
-    let value = setting.value(config);
+    })
+}
+
+/// The largest value in `1..value` for which `fits` holds, when `fits` holds up to some value
+/// and not above it (a size that grows with the setting); `None` when it does not hold at 1.
+pub(crate) fn largest_below(value: usize, fits: impl Fn(usize) -> bool) -> Option<usize> {
     if value <= 1 || !fits(1) {
         return None;
     }
