@@ -1,5 +1,5 @@
 """Test RMSE of `app train --csv` on the bundled real series, over seeds and flag sets, next to
-the naive and seasonal-naive baselines scored on the same targets. It is how the defaults of a
+the naive, seasonal-naive and linear baselines scored on the same targets. It is how the defaults of a
 series run were chosen and how docs/forecasting.md's tables were made.
 
     cargo build -p app
@@ -10,7 +10,7 @@ series run were chosen and how docs/forecasting.md's tables were made.
 Each flag set is added to the series' own flags (column, date column, season) and to
 `--epochs 100`; each run trains into a temporary directory and reads its metrics.json. The
 table prints the median over the seeds, each seed's value, and how many seeds beat the better
-baseline. APP names the binary (default: target/debug/app).
+naive baseline and the linear one. APP names the binary (default: target/debug/app).
 """
 
 import argparse
@@ -70,8 +70,9 @@ def main():
     app = os.environ.get("APP", os.path.join(ROOT, "target", "debug", "app"))
     flag_sets = args.flags or [""]
     print(f"| series | flags | model RMSE, median (seeds {args.seeds[0]}-{args.seeds[-1]}) "
-          f"| each seed | naive | seasonal naive | seeds beating the better baseline |")
-    print("|---|---|---|---|---|---|---|")
+          f"| each seed | naive | seasonal naive | linear | seeds beating the better naive "
+          f"baseline | seeds beating linear |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name in args.series or list(SERIES):
         file, series_flags = SERIES[name]
         for flags in flag_sets:
@@ -85,10 +86,13 @@ def main():
             seasonal = (metrics.get("seasonal_naive") or {}).get("rmse")
             best = min(naive, seasonal) if seasonal is not None else naive
             wins = sum(rmse < best for rmse in rmses)
+            linear = metrics["linear"]["rmse"]
+            linear_wins = sum(rmse < linear for rmse in rmses)
             each = ", ".join(f"{rmse:.4g}" for rmse in rmses)
             seasonal_text = f"{seasonal:.4g}" if seasonal is not None else "–"
             print(f"| {name} | `{flags or '(defaults)'}` | {statistics.median(rmses):.4g} | {each} "
-                  f"| {naive:.4g} | {seasonal_text} | {wins} of {len(rmses)} |", flush=True)
+                  f"| {naive:.4g} | {seasonal_text} | {linear:.4g} | {wins} of {len(rmses)} "
+                  f"| {linear_wins} of {len(rmses)} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 //! Forecasting a real series: monthly airline passengers 1949–1960 (`examples/data/`), one month
-//! ahead from the previous twelve, scored on the last 20% against the naive and seasonal-naive
+//! ahead from the previous twelve, scored on the last 20% against the linear, naive and seasonal-naive
 //! baselines, with the series defaults (the transforms decided from the training part, standard
 //! scaling, batch 16, early stopping). The same as
 //! `app train --csv examples/data/airpassengers.csv --column passengers --date-column month

@@ -999,7 +999,7 @@ mod series {
             "{stdout}"
         );
         let trained = metrics(&run.join("metrics.json"));
-        for forecaster in ["model", "naive", "seasonal_naive"] {
+        for forecaster in ["model", "linear", "naive", "seasonal_naive"] {
             for measure in ["rmse", "mae", "mape", "smape"] {
                 let value = trained[forecaster][measure].as_f64();
                 assert!(
@@ -1033,7 +1033,7 @@ mod series {
         let mut lines = table.lines();
         assert_eq!(
             lines.next(),
-            Some("origin,step,date,actual,forecast,naive,seasonal_naive")
+            Some("origin,step,date,actual,forecast,naive,seasonal_naive,linear")
         );
         let rows: Vec<&str> = lines.collect();
         assert_eq!(rows.len(), 30, "29 test forecasts and 1 after the end");

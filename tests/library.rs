@@ -363,3 +363,54 @@ fn the_tutorial_is_unchanged_by_the_series_defaults() {
     let mse = run.mse().expect("a complete synthetic run");
     assert!((mse - 5.970e-5).abs() < 5e-9, "mse {mse:e}");
 }
+
+#[test]
+fn the_linear_baseline_matches_numpy_and_scikit_learn() {
+    // tests/fixtures/make_linear_reference.py fits the same regressions with numpy's lstsq and
+    // scikit-learn's Ridge on AirPassengers (log, seasonal difference, standard scaling,
+    // window 12, horizon 3) and turns the forecasts back into passengers.
+    let reference: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/linear_reference.json")).expect("JSON");
+    let transform = app::data::TransformRequest {
+        power: app::data::PowerChoice::Log,
+        differences: Some(0),
+        seasonal_difference: Some(true),
+    };
+    let mut config = SeriesConfig::new(AIR.into(), ColumnRef::Name("passengers".into()))
+        .with_season(Some(12))
+        .with_window(12)
+        .with_horizon(3)
+        .with_transform(transform);
+    let series = app::forecast::read_series(&config, Path::new(AIR)).expect("readable");
+    config.fitted_transform = app::forecast::decide_transform(&series, &config)
+        .expect("positive")
+        .0;
+    config.scaler = app::forecast::fit_scaler(&series, &config);
+    let prepared = app::forecast::PreparedSeries::new(series, &config).expect("long enough");
+    assert_eq!(prepared.train_items().len(), 75);
+    for (ridge, name) in [(None, "ols"), (Some(1.0), "ridge_alpha_1")] {
+        let linear = app::forecast::linear_forecast(&prepared, ridge);
+        let expected = &reference[name];
+        let number = |v: &serde_json::Value| v.as_f64().expect("a number");
+        let rows = expected["forecasts"].as_array().expect("rows");
+        assert_eq!(
+            linear.predicted.len(),
+            rows.len(),
+            "{name}: every test origin"
+        );
+        assert_eq!(linear.origins[0], 115);
+        let pairs = linear
+            .predicted
+            .iter()
+            .zip(rows)
+            .chain([(&linear.future, &expected["future"])]);
+        for (ours, theirs) in pairs {
+            let theirs = theirs.as_array().expect("steps");
+            assert_eq!(ours.len(), theirs.len());
+            for (a, b) in ours.iter().zip(theirs) {
+                let b = number(b);
+                assert!((a - b).abs() <= 1e-8 * b.abs(), "{name}: {a} against {b}");
+            }
+        }
+    }
+}

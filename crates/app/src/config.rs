@@ -126,6 +126,10 @@ pub struct SeriesConfig {
     pub scale_fit: ScaleFit,
     /// The season length for the seasonal-naive baseline (12 for monthly data).
     pub season: Option<usize>,
+    /// The ridge penalty of the linear baseline (`λ·|β|²` added to its squared error over the
+    /// training forecasts, in training units, the intercept unpenalised, as scikit-learn's
+    /// `Ridge(alpha)`); `None` is ordinary least squares.
+    pub linear_ridge: Option<f64>,
 }
 
 impl SeriesConfig {

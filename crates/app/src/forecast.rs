@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::artifacts::write_atomically;
 use crate::config::{ScaleFit, SeriesConfig};
 use crate::error::{Error, Result};
+use crate::linear::LinearBaseline;
 use crate::metrics::{naive_forecast, scores, seasonal_naive_forecast, MetricsReport};
 
 /// A series transformed, split and scaled as its run prescribes.
@@ -245,6 +246,19 @@ impl PreparedSeries {
         self.spec.origins(part, self.transform.warm_up())
     }
 
+    /// The model's inputs for the forecast at `origin` (the index of its first predicted value,
+    /// up to the series' length): the `window` values before it, in training units.
+    pub fn input(&self, origin: usize) -> &[f64] {
+        &self.scaled[origin - self.spec.window..origin]
+    }
+
+    /// Turns `steps` in training units, forecast at `origin`, back into the series' units from
+    /// the values observed before `origin` alone.
+    pub fn invert(&self, origin: usize, steps: &[f64]) -> Vec<f64> {
+        let transformed: Vec<f64> = steps.iter().map(|&v| self.scaler.inverse(v)).collect();
+        self.stages.invert(origin, &transformed)
+    }
+
     fn items(&self, part: std::ops::Range<usize>) -> Vec<SequenceItem> {
         let dataset = WindowDataset::new(&self.scaled, part, self.transform.warm_up(), self.spec);
         (0..dataset.len()).filter_map(|i| dataset.get(i)).collect()
@@ -259,7 +273,7 @@ impl PreparedSeries {
     }
 }
 
-/// The model's forecasts in original units.
+/// One forecaster's forecasts in original units.
 #[derive(Clone, Debug)]
 pub struct SeriesForecast {
     /// Each test forecast origin (index of its first predicted value).
@@ -285,7 +299,7 @@ pub fn forecast<B: LstmBackend>(
     for chunk in all_origins.chunks(256) {
         let inputs: Vec<f64> = chunk
             .iter()
-            .flat_map(|&origin| prepared.scaled[origin - window..origin].iter().copied())
+            .flat_map(|&origin| prepared.input(origin).iter().copied())
             .collect();
         let data = TensorData::new(inputs, [chunk.len(), window, 1]).convert::<B::FloatElem>();
         let output = model.forward(Tensor::from_data(data, device));
@@ -297,34 +311,57 @@ pub fn forecast<B: LstmBackend>(
                 .expect("converted model output should hold f64 values"),
         );
     }
-    let mut predicted: Vec<Vec<f64>> = outputs
+    let predicted = outputs
         .chunks(horizon)
         .zip(&all_origins)
-        .map(|(steps, &origin)| {
-            let transformed: Vec<f64> = steps.iter().map(|&v| prepared.scaler.inverse(v)).collect();
-            prepared.stages.invert(origin, &transformed)
-        })
+        .map(|(steps, &origin)| prepared.invert(origin, steps))
         .collect();
-    let future = predicted
-        .pop()
-        .expect("the future forecast is always computed");
-    SeriesForecast {
-        origins,
-        predicted,
-        future,
+    SeriesForecast::from_all(origins, predicted)
+}
+
+/// The linear baseline's forecasts of the same targets as [`forecast`]'s, from the same inputs:
+/// a least-squares regression of each step on the window (ridge-penalised by `ridge`, if any),
+/// fitted on the training forecasts of `prepared` and inverted like the model's.
+pub fn linear_forecast(prepared: &PreparedSeries, ridge: Option<f64>) -> SeriesForecast {
+    let baseline = LinearBaseline::fit(&prepared.train_items(), ridge.unwrap_or(0.0));
+    let origins: Vec<usize> = prepared.origins(prepared.split.test.clone()).collect();
+    let predicted = origins
+        .iter()
+        .copied()
+        .chain([prepared.scaled.len()])
+        .map(|origin| prepared.invert(origin, &baseline.predict(prepared.input(origin))))
+        .collect();
+    SeriesForecast::from_all(origins, predicted)
+}
+
+impl SeriesForecast {
+    /// The forecasts from `origins` followed by the one from the end of the series.
+    fn from_all(origins: Vec<usize>, mut predicted: Vec<Vec<f64>>) -> Self {
+        let future = predicted
+            .pop()
+            .expect("the future forecast is always computed");
+        Self {
+            origins,
+            predicted,
+            future,
+        }
     }
 }
 
-/// The model and the baselines on the same test targets, in original units.
+/// The model and the baselines (`linear`: [`linear_forecast`]'s, from the same origins) on the
+/// same test targets, in original units.
 pub fn evaluate_forecast(
     prepared: &PreparedSeries,
     forecast: &SeriesForecast,
+    linear: &SeriesForecast,
     season: Option<usize>,
 ) -> MetricsReport {
+    assert_eq!(forecast.origins, linear.origins, "the same targets");
     let values = &prepared.series.values;
     let horizon = prepared.spec.horizon;
     let mut actual = Vec::new();
     let mut model = Vec::new();
+    let linear: Vec<f64> = linear.predicted.iter().flatten().copied().collect();
     let mut naive = Vec::new();
     let mut seasonal = Some(Vec::new());
     for (&origin, predicted) in forecast.origins.iter().zip(&forecast.predicted) {
@@ -343,6 +380,7 @@ pub fn evaluate_forecast(
     }
     MetricsReport {
         model: scores(&actual, &model),
+        linear: scores(&actual, &linear),
         naive: scores(&actual, &naive),
         seasonal_naive: seasonal.map(|seasonal| scores(&actual, &seasonal)),
         forecasts: forecast.origins.len(),
@@ -361,14 +399,16 @@ struct ForecastRow {
     forecast: f64,
     naive: f64,
     seasonal_naive: Option<f64>,
+    linear: f64,
 }
 
 /// Writes `forecast.csv`: one row per (origin, step) of the test part, then the future steps
-/// (whose `actual` is empty).
+/// (whose `actual` is empty), with the model's, the linear baseline's and the naive forecasts.
 pub fn write_table(
     path: &Path,
     prepared: &PreparedSeries,
     forecast: &SeriesForecast,
+    linear: &SeriesForecast,
     season: Option<usize>,
 ) -> Result<()> {
     let values = &prepared.series.values;
@@ -376,9 +416,10 @@ pub fn write_table(
     let len = values.len();
     let origins = forecast.origins.iter().chain([&len]);
     let predictions = forecast.predicted.iter().chain([&forecast.future]);
+    let linear = linear.predicted.iter().chain([&linear.future]);
     write_atomically(path, |file| {
         let mut csv = csv::Writer::from_writer(file);
-        for (&origin, predicted) in origins.zip(predictions) {
+        for ((&origin, predicted), linear) in origins.zip(predictions).zip(linear) {
             let naive = naive_forecast(values, origin, horizon);
             let seasonal = season.and_then(|s| seasonal_naive_forecast(values, origin, horizon, s));
             for step in 0..horizon {
@@ -395,6 +436,7 @@ pub fn write_table(
                     forecast: predicted[step],
                     naive: naive[step],
                     seasonal_naive: seasonal.as_ref().map(|s| s[step]),
+                    linear: linear[step],
                 })?;
             }
         }
@@ -410,31 +452,42 @@ pub struct ForecastOutcome {
     pub prepared: PreparedSeries,
     /// The model's forecasts.
     pub forecast: SeriesForecast,
+    /// The linear baseline's forecasts of the same targets.
+    pub linear: SeriesForecast,
     /// Model and baselines on the test part.
     pub metrics: MetricsReport,
 }
 
 impl ForecastOutcome {
-    /// Forecasts `prepared`'s test part and what follows it with `model`, and scores the test
-    /// forecasts against the naive baselines (seasonal too, with a `season`).
+    /// Forecasts `prepared`'s test part and what follows it with `model` and with the linear
+    /// baseline, and scores the test forecasts against it and the naive baselines (seasonal
+    /// too, with a `season`), as `config` (the run's series) asks.
     pub fn new<B: LstmBackend>(
         model: &RecurrentRegressor<B>,
         prepared: PreparedSeries,
-        season: Option<usize>,
+        config: &SeriesConfig,
         device: &B::Device,
     ) -> Self {
         let forecast = forecast(model, &prepared, device);
-        let metrics = evaluate_forecast(&prepared, &forecast, season);
+        let linear = linear_forecast(&prepared, config.linear_ridge);
+        let metrics = evaluate_forecast(&prepared, &forecast, &linear, config.season);
         Self {
             prepared,
             forecast,
+            linear,
             metrics,
         }
     }
 
     /// Writes `forecast.csv` into `path`; see [`write_table`].
     pub fn write_table(&self, path: &Path) -> Result<()> {
-        write_table(path, &self.prepared, &self.forecast, self.metrics.season)
+        write_table(
+            path,
+            &self.prepared,
+            &self.forecast,
+            &self.linear,
+            self.metrics.season,
+        )
     }
 }
 
@@ -585,8 +638,11 @@ mod tests {
             origins,
             future: vec![50.0],
         };
-        let report = evaluate_forecast(&prepared, &forecast, Some(4));
+        let linear = linear_forecast(&prepared, None);
+        let report = evaluate_forecast(&prepared, &forecast, &linear, Some(4));
         assert_eq!(report.model.rmse, 0.0);
+        // A ramp is linear in its window: the baseline fitted on the training part is exact.
+        assert!(report.linear.rmse < 1e-9, "{:?}", report.linear);
         assert_eq!(report.naive.mae, 1.0);
         assert_eq!(report.seasonal_naive.expect("season given").mae, 4.0);
         assert_eq!(report.forecasts, 10, "every test value");

@@ -1,4 +1,5 @@
-//! Forecast accuracy in the series' own units, for the model and two naive baselines.
+//! Forecast accuracy in the series' own units, for the model and its baselines: the linear
+//! regression on the same inputs, and the naive and seasonal-naive forecasts.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,8 @@ pub struct Scores {
 pub struct MetricsReport {
     /// The trained model.
     pub model: Scores,
+    /// Least squares on the model's inputs ([`crate::linear::LinearBaseline`]).
+    pub linear: Scores,
     /// Last value repeated (persistence).
     pub naive: Scores,
     /// The value one season earlier; `null` without a season length.
@@ -87,6 +90,7 @@ pub fn table(report: &MetricsReport) -> String {
     if let Some(seasonal) = report.seasonal_naive {
         rows.push(("seasonal naive", seasonal));
     }
+    rows.push(("linear", report.linear));
     let mut text = format!(
         "{:<16}{:>12}{:>12}{:>10}{:>10}\n",
         "", "RMSE", "MAE", "MAPE", "sMAPE"
@@ -137,6 +141,7 @@ mod tests {
         let s = scores(&[1.0], &[1.5]);
         let report = MetricsReport {
             model: s,
+            linear: s,
             naive: s,
             seasonal_naive: Some(s),
             forecasts: 1,
@@ -144,8 +149,9 @@ mod tests {
             season: Some(12),
         };
         let text = table(&report);
-        assert_eq!(text.lines().count(), 4, "{text}");
+        assert_eq!(text.lines().count(), 5, "{text}");
         assert!(text.contains("seasonal naive"));
+        assert!(text.lines().last().is_some_and(|l| l.starts_with("linear")));
         assert!(text.contains("0.500"));
     }
 }

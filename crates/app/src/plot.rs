@@ -16,6 +16,7 @@ const PREDICTED: RGBColor = RGBColor(255, 127, 14);
 const FUTURE: RGBColor = RGBColor(214, 39, 40);
 const VALIDATION_SHADE: RGBColor = RGBColor(255, 221, 87);
 const TEST_SHADE: RGBColor = RGBColor(120, 200, 120);
+const LINEAR: RGBColor = RGBColor(40, 40, 40);
 
 /// Plotters draws text with a font we ship (DejaVu Sans), so plots need no system fonts.
 fn register_font() {
@@ -184,8 +185,9 @@ pub fn loss_curve(path: &Path, history: &[EpochRecord], title: &str) -> Result<(
     root.present().map_err(|e| fail(e.to_string()))
 }
 
-/// Draws a series with its split shaded, the test forecasts and the values forecast after its
-/// end, into the PNG at `path`. With dates, the x axis shows them.
+/// Draws a series with its split shaded, the test forecasts, the linear baseline's first steps
+/// and the values forecast after its end, into the PNG at `path`. With dates, the x axis shows
+/// them.
 pub fn forecast(path: &Path, outcome: &ForecastOutcome, title: &str) -> Result<()> {
     register_font();
     let fail = plot_error(path);
@@ -198,6 +200,7 @@ pub fn forecast(path: &Path, outcome: &ForecastOutcome, title: &str) -> Result<(
         .iter()
         .chain(forecasts.predicted.iter().flatten())
         .chain(&forecasts.future)
+        .chain(outcome.linear.predicted.iter().map(|steps| &steps[0]))
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min(v), hi.max(v))
         });
@@ -308,6 +311,23 @@ pub fn forecast(path: &Path, outcome: &ForecastOutcome, title: &str) -> Result<(
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], forecast_style));
         }
     }
+    // The baseline's first steps only: its multi-step paths would hide the model's.
+    let linear_style = LINEAR.stroke_width(2);
+    let linear_points: Vec<(f64, f64)> = outcome
+        .linear
+        .origins
+        .iter()
+        .zip(&outcome.linear.predicted)
+        .map(|(&origin, steps)| (origin as f64, steps[0]))
+        .collect();
+    chart
+        .draw_series(DashedLineSeries::new(linear_points, 6, 4, linear_style))
+        .map_err(|e| fail(e.to_string()))?
+        .label(match horizon {
+            1 => "linear baseline".to_string(),
+            _ => "linear baseline (step 1)".to_string(),
+        })
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], linear_style));
     let future_style = FUTURE.stroke_width(3);
     chart
         .draw_series(LineSeries::new(

@@ -201,7 +201,7 @@ impl SavedRun {
         Ok(ForecastOutcome::new(
             &model,
             prepared,
-            series_config.season,
+            series_config,
             device,
         ))
     }

@@ -247,12 +247,11 @@ impl Prepared {
                 device,
             )),
             Prepared::Series(prepared) => {
-                let season = match &config.data {
-                    DataSource::Series(series) => series.season,
-                    DataSource::Synthetic(_) => None,
+                let DataSource::Series(series) = &config.data else {
+                    unreachable!("a prepared series comes from a series run")
                 };
                 RunOutcome::Series(Box::new(ForecastOutcome::new(
-                    model, *prepared, season, device,
+                    model, *prepared, series, device,
                 )))
             }
         }

@@ -120,6 +120,10 @@ pub struct SeriesArgs {
     /// Season length for the seasonal-naive baseline (e.g. 12 for monthly data).
     #[arg(long, value_parser = at_least_one(), requires = "csv")]
     pub season: Option<usize>,
+    /// Ridge penalty of the linear baseline (scikit-learn's Ridge alpha, in training units)
+    /// [default: ordinary least squares].
+    #[arg(long, value_name = "ALPHA", value_parser = non_negative_float, requires = "csv")]
+    pub linear_ridge: Option<f64>,
 }
 
 /// `train` options; the defaults are the tutorial's.
@@ -238,7 +242,8 @@ impl TrainArgs {
                     })
                     .with_scale(series.scale.unwrap_or(SeriesConfig::DEFAULT_SCALE))
                     .with_scale_fit(series.scale_fit)
-                    .with_season(series.season),
+                    .with_season(series.season)
+                    .with_linear_ridge(series.linear_ridge),
                 )
             }
         };
