@@ -1,11 +1,13 @@
-"""Writes the bundled example series (wineind.csv, lynx.csv, nile.csv, sunspots.csv) from the
-data files of two PyPI packages, without installing them or their dependencies:
+"""Writes the bundled example series (wineind.csv, lynx.csv, nile.csv, sunspots.csv,
+seattle-weather.csv) from the data files of three PyPI packages, without installing them or their
+dependencies:
 
-    pip download --no-deps statsmodels==0.14.4 pmdarima==2.0.4 -d wheels
+    pip download --no-deps statsmodels==0.14.4 pmdarima==2.0.4 vega_datasets==0.9.0 -d wheels
     python3 make_datasets.py wheels
 
 statsmodels ships Nile and sunspots as CSV files; pmdarima ships wineind and lynx as NumPy array
-literals inside its loader modules, which are read here with `ast` (nothing is executed).
+literals inside its loader modules, which are read here with `ast` (nothing is executed);
+vega_datasets ships the Seattle weather as a CSV file, copied unchanged.
 """
 
 import ast
@@ -66,6 +68,13 @@ def main(directory):
         text = statsmodels.read(member).decode()
         rows = list(csv.reader(io.StringIO(text)))[1:]
         write(name, header, [(int(float(year)), value) for year, value in rows])
+
+    vega = wheel(directory, "vega_datasets")
+    weather = vega.read("vega_datasets/_data/seattle-weather.csv")
+    assert len(weather.splitlines()) == 1462, len(weather.splitlines())
+    with open("seattle-weather.csv", "wb") as file:
+        file.write(weather)
+    print("wrote seattle-weather.csv: 1461 rows")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ pub use error::DataError;
 pub use numpy_random::NumpyRandomState;
 pub use scaler::{ScaleKind, Scaler};
 pub use series::{
-    load_csv, read_csv, ColumnRef, FillPolicy, SeriesCsvOptions, SeriesError, TimeSeries,
+    load_csv, read_csv, Column, ColumnRef, FillPolicy, SeriesCsvOptions, SeriesError, TimeSeries,
 };
 pub use synthetic::{SequenceItem, SyntheticConfig, SyntheticDataset};
 pub use transform::{

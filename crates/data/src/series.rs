@@ -1,4 +1,5 @@
-//! A univariate time series read from a CSV file, with errors that name the file, line and column.
+//! A time series read from a CSV file (a target column, and input columns beside it if asked
+//! for), with errors that name the file, line and column.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -55,21 +56,34 @@ pub enum FillPolicy {
 /// How to read a series from CSV.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeriesCsvOptions {
-    /// The column holding the values.
+    /// The column holding the values (the target of a forecast).
     pub column: ColumnRef,
+    /// Further numeric columns read beside it, in this order (the model's past inputs).
+    pub features: Vec<ColumnRef>,
     /// An optional column of dates (or any labels) for plot axes and the forecast table.
     pub date_column: Option<ColumnRef>,
     /// What to do with missing values.
     pub fill: FillPolicy,
 }
 
-/// A univariate series in file order.
+/// One numeric column of a CSV file, in file order.
 #[derive(Clone, Debug, PartialEq)]
-pub struct TimeSeries {
+pub struct Column {
     /// The column's header, or `column N` without a header.
     pub name: String,
     /// The values, one per data row.
     pub values: Vec<f64>,
+}
+
+/// A series in file order: the target column, and the feature columns read beside it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimeSeries {
+    /// The target column's header, or `column N` without a header.
+    pub name: String,
+    /// The target's values, one per data row.
+    pub values: Vec<f64>,
+    /// The feature columns asked for ([`SeriesCsvOptions::features`]), as many values each.
+    pub features: Vec<Column>,
     /// The date column's text, one per data row, when one was asked for.
     pub dates: Option<Vec<String>>,
     /// The field separator the file was read with: `,`, or `;` or a tab when its first line
@@ -155,6 +169,16 @@ pub enum SeriesError {
         /// `empty`, `NaN` or `infinite`.
         what: &'static str,
     },
+    /// A column was asked for twice (as a feature and as the target, or as two features).
+    #[error(
+        "{path}: column {column} is asked for twice (each column is the target or one feature)"
+    )]
+    RepeatedColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column's name or index.
+        column: String,
+    },
     /// Every value of the column is missing.
     #[error("{path}: column {column} has no valid value to fill from")]
     NothingToFill {
@@ -165,7 +189,7 @@ pub enum SeriesError {
     },
 }
 
-/// Reads one column of the CSV file `path` as a series; see [`read_csv`].
+/// Reads the asked-for columns of the CSV file `path` as a series; see [`read_csv`].
 pub fn load_csv(path: &Path, options: &SeriesCsvOptions) -> Result<TimeSeries, SeriesError> {
     let file = std::fs::File::open(path).map_err(|source| SeriesError::Io {
         path: path.to_path_buf(),
@@ -174,8 +198,9 @@ pub fn load_csv(path: &Path, options: &SeriesCsvOptions) -> Result<TimeSeries, S
     read_csv(file, path, options)
 }
 
-/// Reads one column of CSV text from `input` as a series; `path` names the source in errors
-/// (a file name, or a label such as `<stdin>`). A header is detected: selecting a column by name
+/// Reads the asked-for columns of CSV text from `input` as a series; `path` names the source in
+/// errors (a file name, or a label such as `<stdin>`). Every column is read the same way: numbers,
+/// with missing values refused or filled by [`SeriesCsvOptions::fill`]. A header is detected: selecting a column by name
 /// requires one; otherwise the first row is a header when its value cell is not a number.
 /// Blank lines are skipped (so in a one-column file, write a missing value as `NaN`). The field
 /// separator is a comma unless the first line holds more semicolons or tabs than commas (as
@@ -257,11 +282,28 @@ pub fn read_csv(
         })
     };
     let value_column = resolve(&options.column)?;
+    let feature_columns = options
+        .features
+        .iter()
+        .map(resolve)
+        .collect::<Result<Vec<usize>, _>>()?;
     let date_column = options.date_column.as_ref().map(resolve).transpose()?;
-    let column_label = match &header {
-        Some(names) => format!("'{}'", names[value_column]),
-        None => value_column.to_string(),
+    let label = |column: usize| match &header {
+        Some(names) => format!("'{}'", names[column]),
+        None => column.to_string(),
     };
+    let name = |column: usize| match &header {
+        Some(names) => names[column].clone(),
+        None => format!("column {column}"),
+    };
+    for (position, &column) in feature_columns.iter().enumerate() {
+        if column == value_column || feature_columns[..position].contains(&column) {
+            return Err(SeriesError::RepeatedColumn {
+                path: path.to_path_buf(),
+                column: label(column),
+            });
+        }
+    }
     let data_rows = &rows[usize::from(header.is_some())..];
     if data_rows.is_empty() {
         return Err(SeriesError::HeaderOnly {
@@ -269,13 +311,48 @@ pub fn read_csv(
         });
     }
 
+    let read = |column: usize| read_column(data_rows, column, &label(column), path, options.fill);
+    let values = read(value_column)?;
+    let features = feature_columns
+        .iter()
+        .map(|&column| {
+            Ok(Column {
+                name: name(column),
+                values: read(column)?,
+            })
+        })
+        .collect::<Result<Vec<Column>, SeriesError>>()?;
+    let dates = date_column.map(|column| {
+        data_rows
+            .iter()
+            .map(|(_, record)| record[column].trim().to_string())
+            .collect()
+    });
+    Ok(TimeSeries {
+        name: name(value_column),
+        values,
+        features,
+        dates,
+        delimiter,
+    })
+}
+
+/// The numbers of `column` (called `column_label` in errors) over `data_rows`, each with its
+/// 1-based line, missing values refused or filled by `fill`.
+fn read_column(
+    data_rows: &[(u64, csv::StringRecord)],
+    column: usize,
+    column_label: &str,
+    path: &Path,
+    fill: FillPolicy,
+) -> Result<Vec<f64>, SeriesError> {
     let mut values: Vec<Option<f64>> = Vec::with_capacity(data_rows.len());
     for (line, record) in data_rows {
-        let cell = record[value_column].trim();
+        let cell = record[column].trim();
         let missing = |what| SeriesError::Missing {
             path: path.to_path_buf(),
             line: *line,
-            column: column_label.clone(),
+            column: column_label.to_string(),
             what,
         };
         let value = if cell.is_empty() {
@@ -289,37 +366,21 @@ pub fn read_csv(
                     return Err(SeriesError::NotNumeric {
                         path: path.to_path_buf(),
                         line: *line,
-                        column: column_label.clone(),
+                        column: column_label.to_string(),
                         value: cell.to_string(),
                     })
                 }
             }
         };
-        match (value, options.fill) {
+        match (value, fill) {
             (Ok(value), _) => values.push(Some(value)),
             (Err(error), FillPolicy::None) => return Err(error),
             (Err(_), _) => values.push(None),
         }
     }
-    let values = fill_gaps(&values, options.fill).ok_or_else(|| SeriesError::NothingToFill {
+    fill_gaps(&values, fill).ok_or_else(|| SeriesError::NothingToFill {
         path: path.to_path_buf(),
-        column: column_label.clone(),
-    })?;
-    let dates = date_column.map(|column| {
-        data_rows
-            .iter()
-            .map(|(_, record)| record[column].trim().to_string())
-            .collect()
-    });
-    let name = match &header {
-        Some(names) => names[value_column].clone(),
-        None => format!("column {value_column}"),
-    };
-    Ok(TimeSeries {
-        name,
-        values,
-        dates,
-        delimiter,
+        column: column_label.to_string(),
     })
 }
 
@@ -395,6 +456,7 @@ mod tests {
     fn options(column: &str) -> SeriesCsvOptions {
         SeriesCsvOptions {
             column: column.parse().expect("infallible"),
+            features: Vec::new(),
             date_column: None,
             fill: FillPolicy::None,
         }
@@ -420,6 +482,62 @@ mod tests {
             series.dates,
             Some(vec!["1949-01".to_string(), "1949-02".to_string()])
         );
+    }
+
+    #[test]
+    fn feature_columns_are_read_beside_the_target_in_the_order_asked() {
+        let mut opts = options("load");
+        opts.features = vec!["wind".parse().expect("infallible"), ColumnRef::Index(1)];
+        let text = "day,temp,load,wind\n1,20.5,100,3\n2,21.5,110,4\n";
+        let series = load(text, &opts).expect("valid");
+        assert_eq!(series.values, vec![100.0, 110.0]);
+        let columns: Vec<(&str, &[f64])> = series
+            .features
+            .iter()
+            .map(|c| (c.name.as_str(), c.values.as_slice()))
+            .collect();
+        assert_eq!(
+            columns,
+            vec![("wind", &[3.0, 4.0][..]), ("temp", &[20.5, 21.5][..])]
+        );
+    }
+
+    #[test]
+    fn feature_columns_are_checked_like_the_target() {
+        let mut opts = options("load");
+        opts.features = vec!["wind".parse().expect("infallible")];
+        let text = message("load,wind\n1,2\n3,x\n", &opts);
+        assert!(
+            text.ends_with("line 3, column 'wind': 'x' is not a number"),
+            "{text}"
+        );
+        let text = message("load,wind\n1,\n", &opts);
+        assert!(
+            text.ends_with("line 2, column 'wind': empty value"),
+            "{text}"
+        );
+        opts.fill = FillPolicy::Previous;
+        let series = load("load,wind\n1,5\n2,\n", &opts).expect("filled");
+        assert_eq!(series.features[0].values, vec![5.0, 5.0]);
+        opts.features = vec!["gust".parse().expect("infallible")];
+        let text = message("load,wind\n1,2\n", &opts);
+        assert!(
+            text.ends_with("no column 'gust'; the columns are: load, wind"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_column_asked_for_twice_is_refused() {
+        let mut opts = options("load");
+        for features in [vec!["load"], vec!["wind", "1"]] {
+            opts.features = features
+                .iter()
+                .map(|f| f.parse().expect("infallible"))
+                .collect();
+            let text = message("load,wind\n1,2\n", &opts);
+            assert!(text.contains("is asked for twice"), "{text}");
+        }
     }
 
     #[test]

@@ -108,10 +108,13 @@ fn warm_up_note(warm_up: usize) -> String {
 }
 
 /// The forecasts whose targets lie in one split part of a (transformed, scaled) series, as
-/// training items.
+/// training items: each item's input is the window's `[steps, columns]` values in row-major
+/// order (the target first, then each feature), its target the next `horizon` target values.
 #[derive(Clone, Debug)]
 pub struct WindowDataset {
+    /// `[len, columns]`, row-major: the target, then the features, at each time step.
     values: Vec<f64>,
+    columns: usize,
     origins: Vec<usize>,
     spec: WindowSpec,
 }
@@ -120,8 +123,27 @@ impl WindowDataset {
     /// Every forecast of `spec` whose targets lie in `part` of `values` and whose inputs start at
     /// or after `first_input`.
     pub fn new(values: &[f64], part: Range<usize>, first_input: usize, spec: WindowSpec) -> Self {
+        Self::with_features(values, &[], part, first_input, spec)
+    }
+
+    /// As [`WindowDataset::new`], with `features` (each as long as `target`) read beside the
+    /// target at every step of the window; the targets are the target's alone.
+    pub fn with_features(
+        target: &[f64],
+        features: &[&[f64]],
+        part: Range<usize>,
+        first_input: usize,
+        spec: WindowSpec,
+    ) -> Self {
+        let columns = 1 + features.len();
+        let mut values = Vec::with_capacity(target.len() * columns);
+        for (index, &value) in target.iter().enumerate() {
+            values.push(value);
+            values.extend(features.iter().map(|feature| feature[index]));
+        }
         Self {
-            values: values.to_vec(),
+            values,
+            columns,
             origins: spec.origins(part, first_input).collect(),
             spec,
         }
@@ -137,9 +159,12 @@ impl Dataset<SequenceItem> for WindowDataset {
     fn get(&self, index: usize) -> Option<SequenceItem> {
         let origin = *self.origins.get(index)?;
         let WindowSpec { window, horizon } = self.spec;
+        let columns = self.columns;
         Some(SequenceItem {
-            input: self.values[origin - window..origin].to_vec(),
-            target: self.values[origin..origin + horizon].to_vec(),
+            input: self.values[(origin - window) * columns..origin * columns].to_vec(),
+            target: (origin..origin + horizon)
+                .map(|index| self.values[index * columns])
+                .collect(),
         })
     }
 
@@ -214,6 +239,24 @@ mod tests {
         let last = data.get(5).expect("last window");
         assert_eq!(last.target, vec![13.0, 14.0]);
         assert!(data.get(6).is_none());
+    }
+
+    #[test]
+    fn features_sit_beside_the_target_at_every_step() {
+        let target: Vec<f64> = (0..10).map(f64::from).collect();
+        let wind: Vec<f64> = (0..10).map(|i| 100.0 + f64::from(i)).collect();
+        let rain: Vec<f64> = (0..10).map(|i| -f64::from(i)).collect();
+        let spec = WindowSpec {
+            window: 2,
+            horizon: 2,
+        };
+        let data = WindowDataset::with_features(&target, &[&wind, &rain], 0..10, 0, spec);
+        let item = data.get(0).expect("first window");
+        assert_eq!(item.input, vec![0.0, 100.0, -0.0, 1.0, 101.0, -1.0]);
+        assert_eq!(item.target, vec![2.0, 3.0], "the target's values alone");
+        let last = data.get(data.len() - 1).expect("last window");
+        assert_eq!(last.input, vec![6.0, 106.0, -6.0, 7.0, 107.0, -7.0]);
+        assert_eq!(last.target, vec![8.0, 9.0]);
     }
 
     #[test]

@@ -21,10 +21,14 @@ fn options() -> impl Strategy<Value = SeriesCsvOptions> {
         Just(FillPolicy::Previous),
         Just(FillPolicy::Linear),
     ];
-    (column, date, fill).prop_map(|(column, date_column, fill)| SeriesCsvOptions {
-        column,
-        date_column,
-        fill,
+    let features = proptest::collection::vec((0usize..4).prop_map(ColumnRef::Index), 0..3);
+    (column, features, date, fill).prop_map(|(column, features, date_column, fill)| {
+        SeriesCsvOptions {
+            column,
+            features,
+            date_column,
+            fill,
+        }
     })
 }
 
@@ -74,6 +78,11 @@ proptest! {
                 prop_assert!(series.values.iter().all(|v| v.is_finite()));
                 if let Some(dates) = &series.dates {
                     prop_assert_eq!(dates.len(), series.values.len());
+                }
+                prop_assert_eq!(series.features.len(), options.features.len());
+                for feature in &series.features {
+                    prop_assert_eq!(feature.values.len(), series.values.len());
+                    prop_assert!(feature.values.iter().all(|v| v.is_finite()));
                 }
             }
             Err(error) => {
