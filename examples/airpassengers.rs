@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use app::data::{read_csv, ColumnRef, SeriesCsvOptions};
+use app::data::{read_csv, ColumnRef};
 use app::forecast::describe_transform;
 use app::metrics::table;
 use app::{RunConfig, SeriesConfig, Training, TrainingConfig};
@@ -28,12 +28,7 @@ fn main() -> Result<()> {
         .with_window(12)
         .with_season(Some(12));
     // Any `Read` will do (a file, a socket, a string); the path is what the config records.
-    let options = SeriesCsvOptions {
-        column: series.column.clone(),
-        date_column: series.date_column.clone(),
-        fill: series.fill,
-    };
-    let values = read_csv(std::fs::File::open(&csv)?, &csv, &options)?;
+    let values = read_csv(std::fs::File::open(&csv)?, &csv, &series.csv_options())?;
     let config =
         RunConfig::series(series).with_training(TrainingConfig::for_series().with_epochs(epochs));
     let run = Training::new(config)

@@ -621,7 +621,7 @@ fn damaged_artifacts_are_reported_not_trusted() {
     std::fs::write(dir.join("config.json"), r#"{"format_version": 9}"#).expect("writable");
     assert_clean_error(
         &app(&["plot"], work.path()),
-        "was written by another version of this app (format 9, this one reads 4)",
+        "was written by another version of this app (format 9, this one reads 5)",
     );
     std::fs::write(dir.join("config.json"), "{ not json").expect("writable");
     assert_clean_error(
@@ -963,6 +963,99 @@ mod series {
     fn metrics(path: &Path) -> serde_json::Value {
         let text = std::fs::read_to_string(path).expect("metrics.json exists");
         serde_json::from_str(&text).expect("metrics.json is JSON")
+    }
+
+    const WEATHER: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/data/seattle-weather.csv"
+    );
+
+    #[test]
+    fn feature_columns_are_read_recorded_and_forecast_again() {
+        let work = tempfile::tempdir().expect("temporary directory");
+        let run = work.path().join("weather");
+        let run_arg = run.to_str().expect("UTF-8 temp path");
+        let train = |features: &str, extra: &[&str]| {
+            let mut args = vec![
+                "train",
+                "--csv",
+                WEATHER,
+                "--target",
+                "temp_max",
+                "--features",
+                features,
+                "--date-column",
+                "date",
+                "--window",
+                "7",
+                "--difference",
+                "1",
+                "--hidden",
+                "8",
+                "--artifact-dir",
+                run_arg,
+            ];
+            args.extend_from_slice(extra);
+            app(&args, work.path())
+        };
+        let output = train("temp_min,precipitation,wind", &["--epochs", "2"]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let stdout = text(&output.stdout);
+        assert!(
+            stdout.contains("(target 'temp_max', features 'temp_min', 'precipitation', 'wind')"),
+            "{stdout}"
+        );
+        let config: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(run.join("config.json")).expect("config.json"),
+        )
+        .expect("JSON");
+        assert_eq!(config["model"]["input_features"], 4);
+        let series = &config["data"]["series"];
+        assert_eq!(
+            series["features"],
+            serde_json::json!(["temp_min", "precipitation", "wind"])
+        );
+        let scalers = series["feature_scalers"]
+            .as_array()
+            .expect("fitted scalers");
+        assert_eq!(scalers.len(), 3);
+        // temp_min's scaler is fitted on the rows the model trains on: the training part (the
+        // first 70%, 1,023 days) less the first day, which the target's difference uses up.
+        let temp_min: Vec<f64> = csv::Reader::from_path(WEATHER)
+            .expect("readable")
+            .records()
+            .map(|r| r.expect("a row")[3].parse().expect("a number"))
+            .collect();
+        let train_part = &temp_min[1..1023];
+        let mean = train_part.iter().sum::<f64>() / train_part.len() as f64;
+        let offset = scalers[0]["offset"].as_f64().expect("a number");
+        assert!((offset - mean).abs() < 1e-9, "{offset} against {mean}");
+
+        let trained = metrics(&run.join("metrics.json"));
+        app_ok(&["forecast", "--artifact-dir", run_arg], work.path());
+        assert_eq!(metrics(&run.join("metrics.json")), trained);
+        let evaluated = app_ok(&["evaluate", "--artifact-dir", run_arg], work.path());
+        assert!(
+            evaluated.lines().any(|l| l.starts_with("linear ")),
+            "{evaluated}"
+        );
+
+        // A resume must read the same columns; an unknown column is one line.
+        let output = train("temp_min,wind", &["--epochs", "3", "--resume"]);
+        assert_clean_error(&output, "data.series.features");
+        let output = train("temp_min,gust", &["--epochs", "2"]);
+        assert_clean_error(
+            &output,
+            "no column 'gust'; the columns are: date, precipitation",
+        );
+        let output = train("temp_max", &["--epochs", "2"]);
+        assert_clean_error(&output, "column 'temp_max' is asked for twice");
+        assert_eq!(
+            text(&output.stderr).lines().count(),
+            1,
+            "{}",
+            text(&output.stderr)
+        );
     }
 
     #[test]

@@ -328,23 +328,30 @@ fn a_run_saved_before_transforms_existed_still_forecasts_the_same() {
         .expect("opens")
         .forecast::<B>(&Default::default(), None)
         .expect("forecasts");
-    // Write config.json as format 3 wrote it: no transform fields.
+    // Write config.json as format 4 wrote it (no feature columns), then as format 3 did (no
+    // transform fields either).
     let path = dir.join("config.json");
     let mut json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("readable")).expect("JSON");
-    json["format_version"] = 3.into();
-    let series = json["data"]["series"]
-        .as_object_mut()
-        .expect("a series run");
-    series.remove("transform");
-    series.remove("fitted_transform");
-    std::fs::write(&path, json.to_string()).expect("writable");
-    let old = SavedRun::open(&dir).expect("format 3 still opens");
-    let forecast = old
-        .forecast::<B>(&Default::default(), None)
-        .expect("forecasts");
-    assert_eq!(forecast.forecast.predicted, now.forecast.predicted);
-    assert_eq!(forecast.metrics, now.metrics);
+    for (version, fields) in [
+        (4, &["features", "feature_scalers"][..]),
+        (3, &["transform", "fitted_transform"][..]),
+    ] {
+        json["format_version"] = version.into();
+        let series = json["data"]["series"]
+            .as_object_mut()
+            .expect("a series run");
+        for field in fields {
+            series.remove(*field);
+        }
+        std::fs::write(&path, json.to_string()).expect("writable");
+        let old = SavedRun::open(&dir).unwrap_or_else(|e| panic!("format {version}: {e}"));
+        let forecast = old
+            .forecast::<B>(&Default::default(), None)
+            .expect("forecasts");
+        assert_eq!(forecast.forecast.predicted, now.forecast.predicted);
+        assert_eq!(forecast.metrics, now.metrics);
+    }
 }
 
 #[test]

@@ -235,8 +235,10 @@ impl ArtifactDir {
         let version = value
             .get("format_version")
             .and_then(serde_json::Value::as_u64);
-        if version == Some(u64::from(RunConfig::PREVIOUS_FORMAT_VERSION)) {
-            RunConfig::upgrade_previous(&mut value);
+        let readable =
+            u64::from(RunConfig::OLDEST_FORMAT_VERSION)..u64::from(RunConfig::FORMAT_VERSION);
+        if version.is_some_and(|version| readable.contains(&version)) {
+            RunConfig::upgrade(&mut value);
         } else if version != Some(u64::from(RunConfig::FORMAT_VERSION)) {
             return Err(Error::OtherFormat {
                 path,

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use burn::config::Config;
 use data::{
-    ColumnRef, FillPolicy, ScaleKind, Scaler, SeriesTransform, SyntheticConfig, TransformRequest,
-    WindowSpec,
+    ColumnRef, FillPolicy, ScaleKind, Scaler, SeriesCsvOptions, SeriesTransform, SyntheticConfig,
+    TransformRequest, WindowSpec,
 };
 use model::RecurrentRegressorConfig;
 use serde::{Deserialize, Serialize};
@@ -90,8 +90,17 @@ pub enum ScaleFit {
 pub struct SeriesConfig {
     /// The CSV file; later commands read it again (an absolute path keeps the run movable).
     pub csv: PathBuf,
-    /// The value column.
+    /// The value column: the target of the forecasts.
     pub column: ColumnRef,
+    /// Further columns the model reads beside the target at every step of its window (past
+    /// covariates, observed up to the forecast origin), in this order. Each is scaled on the
+    /// training part like the target, without the target's power transform or differences.
+    #[config(default = "Vec::new()")]
+    pub features: Vec<ColumnRef>,
+    /// The scaling of each feature, fitted by training on the training part (the same kind as
+    /// the target's); empty until training fits them.
+    #[config(default = "Vec::new()")]
+    pub feature_scalers: Vec<Scaler>,
     /// The date (or label) column, if any, for plot axes and forecast tables.
     pub date_column: Option<ColumnRef>,
     /// How missing values are handled.
@@ -143,6 +152,22 @@ impl SeriesConfig {
         self
     }
 
+    /// How to read this series' columns from a CSV file (with [`data::read_csv`], from any
+    /// reader).
+    pub fn csv_options(&self) -> SeriesCsvOptions {
+        SeriesCsvOptions {
+            column: self.column.clone(),
+            features: self.features.clone(),
+            date_column: self.date_column.clone(),
+            fill: self.fill,
+        }
+    }
+
+    /// Values the model reads per step: the target's and each feature's.
+    pub fn input_features(&self) -> usize {
+        1 + self.features.len()
+    }
+
     /// The window shape.
     pub fn windows(&self) -> WindowSpec {
         WindowSpec {
@@ -153,6 +178,8 @@ impl SeriesConfig {
 }
 
 /// Where the training data comes from.
+// A run holds one of these, built once: boxing the larger variant would save nothing that counts.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DataSource {
@@ -166,7 +193,7 @@ pub enum DataSource {
 #[derive(Config, Debug, PartialEq)]
 pub struct RunConfig {
     /// Layout version of this file; bumped when a field changes meaning.
-    #[config(default = 4)]
+    #[config(default = 5)]
     pub format_version: u32,
     /// The network.
     pub model: RecurrentRegressorConfig,
@@ -178,14 +205,16 @@ pub struct RunConfig {
 
 impl RunConfig {
     /// The `format_version` this build writes and reads.
-    pub const FORMAT_VERSION: u32 = 4;
+    pub const FORMAT_VERSION: u32 = 5;
 
-    /// The earlier `format_version` this build still reads: version 3 had no target
-    /// transforms, so its series runs load with the identity transform.
-    pub const PREVIOUS_FORMAT_VERSION: u32 = 3;
+    /// The oldest `format_version` this build still reads: version 3 had no target transforms,
+    /// so its series runs load with the identity transform; versions 3 and 4 had no feature
+    /// columns, so their series runs read the target alone.
+    pub const OLDEST_FORMAT_VERSION: u32 = 3;
 
-    /// Upgrades a version-3 `config.json` to this version: its series ran untransformed.
-    pub(crate) fn upgrade_previous(value: &mut serde_json::Value) {
+    /// Upgrades a `config.json` of a version from [`RunConfig::OLDEST_FORMAT_VERSION`] on to this
+    /// version, filling in what the older versions did without.
+    pub(crate) fn upgrade(value: &mut serde_json::Value) {
         if let Some(series) = value
             .pointer_mut("/data/series")
             .and_then(|s| s.as_object_mut())
@@ -195,6 +224,11 @@ impl RunConfig {
             if let (Ok(request), Ok(fitted)) = (request, fitted) {
                 series.entry("transform").or_insert(request);
                 series.entry("fitted_transform").or_insert(fitted);
+            }
+            for empty in ["features", "feature_scalers"] {
+                series
+                    .entry(empty)
+                    .or_insert(serde_json::Value::Array(Vec::new()));
             }
         }
         value["format_version"] = serde_json::Value::from(Self::FORMAT_VERSION);
@@ -214,11 +248,11 @@ impl RunConfig {
         Self::new(model, DataSource::Synthetic(data), TrainingConfig::new())
     }
 
-    /// A run on a series, with a model that reads one value per step and predicts the horizon,
-    /// trained with [`TrainingConfig::for_series`].
+    /// A run on a series, with a model that reads the target and each feature per step and
+    /// predicts the horizon, trained with [`TrainingConfig::for_series`].
     pub fn series(series: SeriesConfig) -> Self {
         let model = RecurrentRegressorConfig::new()
-            .with_input_features(1)
+            .with_input_features(series.input_features())
             .with_outputs(series.horizon);
         Self::new(
             model,
@@ -243,7 +277,7 @@ impl RunConfig {
     pub fn check(&self) -> crate::Result<()> {
         let (features, outputs) = match &self.data {
             DataSource::Synthetic(synthetic) => (synthetic.features, synthetic.features),
-            DataSource::Series(series) => (1, series.horizon),
+            DataSource::Series(series) => (series.input_features(), series.horizon),
         };
         let fits = |what, found, expected| match found == expected {
             true => Ok(()),
@@ -271,13 +305,25 @@ impl RunConfig {
             }
             value
         };
-        first_difference("", &strip(saved), &strip(self)).map(|(setting, saved, asked)| {
-            Error::ResumeConflict {
+        // Other feature columns are named as such, not by the scalers fitted to them (whose key
+        // sorts first).
+        let without_fitted = |config: &RunConfig| {
+            let mut value = strip(config);
+            if let Some(series) = value
+                .pointer_mut("/data/series")
+                .and_then(|s| s.as_object_mut())
+            {
+                series.remove("feature_scalers");
+            }
+            value
+        };
+        first_difference("", &without_fitted(saved), &without_fitted(self))
+            .or_else(|| first_difference("", &strip(saved), &strip(self)))
+            .map(|(setting, saved, asked)| Error::ResumeConflict {
                 setting,
                 saved,
                 asked,
-            }
-        })
+            })
     }
 }
 

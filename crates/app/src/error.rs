@@ -86,6 +86,18 @@ pub enum Error {
         /// The data's number.
         expected: usize,
     },
+    /// A series configuration names feature columns whose scalers training has not fitted
+    /// (a configuration built by hand and forecast without training).
+    #[error(
+        "the run has {features} feature column(s) but {fitted} fitted feature scaler(s); \
+         training fits them"
+    )]
+    FeatureScalersNotFitted {
+        /// Feature columns read.
+        features: usize,
+        /// Scalers recorded.
+        fitted: usize,
+    },
     /// No finished run (its `config.json` or another listed file is missing).
     #[error("no trained model in {}: {} does not exist", dir.display(), missing.display())]
     NoRun {

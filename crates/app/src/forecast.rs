@@ -7,8 +7,8 @@ use burn::data::dataset::Dataset;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use data::{
-    load_csv, ChronologicalSplit, NotPositive, Scaler, SequenceItem, SeriesCsvOptions,
-    SeriesTransform, Stages, TimeSeries, TransformDecision, WindowDataset, WindowSpec,
+    load_csv, ChronologicalSplit, NotPositive, Scaler, SequenceItem, SeriesTransform, Stages,
+    TimeSeries, TransformDecision, WindowDataset, WindowSpec,
 };
 use model::LstmBackend;
 use model::RecurrentRegressor;
@@ -38,17 +38,14 @@ pub struct PreparedSeries {
     /// The whole series in training units: transformed, then scaled (NaN for the first
     /// [`SeriesTransform::warm_up`] values, which differencing uses up).
     pub scaled: Vec<f64>,
+    /// Each feature column in training units (scaled, not transformed), as long as `scaled`.
+    pub scaled_features: Vec<Vec<f64>>,
 }
 
-/// Reads the run's value (and date) column from `csv`.
+/// Reads the run's value, feature and date columns from `csv`.
 pub fn read_series(config: &SeriesConfig, csv: &Path) -> Result<TimeSeries> {
-    let options = SeriesCsvOptions {
-        column: config.column.clone(),
-        date_column: config.date_column.clone(),
-        fill: config.fill,
-    };
     crate::memory::check_file(csv)?;
-    Ok(load_csv(csv, &options)?)
+    Ok(load_csv(csv, &config.csv_options())?)
 }
 
 /// The run's split of `series`.
@@ -101,6 +98,26 @@ pub fn fit_scaler(series: &TimeSeries, config: &SeriesConfig) -> Scaler {
         config.scaler.kind,
         &stages.transformed()[start..fitted_on.end],
     )
+}
+
+/// Fits the run's kind of scaler on each feature column's training part (or, with
+/// [`ScaleFit::All`], the whole column), skipping the rows the target's differencing uses up so
+/// that every column is fitted on the rows the model trains on.
+pub fn fit_feature_scalers(series: &TimeSeries, config: &SeriesConfig) -> Vec<Scaler> {
+    let split = split(series, config);
+    let fitted_on = match config.scale_fit {
+        ScaleFit::Train => split.train,
+        ScaleFit::All => 0..series.values.len(),
+    };
+    let start = fitted_on
+        .start
+        .max(config.fitted_transform.warm_up())
+        .min(fitted_on.end);
+    series
+        .features
+        .iter()
+        .map(|column| Scaler::fit(config.scaler.kind, &column.values[start..fitted_on.end]))
+        .collect()
 }
 
 /// One line on what a series run does to its values before the model sees them, and why:
@@ -212,12 +229,24 @@ impl PreparedSeries {
         transform
             .check(&series.values)
             .map_err(|source| not_positive(&series, source))?;
+        if config.feature_scalers.len() != series.features.len() {
+            return Err(Error::FeatureScalersNotFitted {
+                features: series.features.len(),
+                fitted: config.feature_scalers.len(),
+            });
+        }
         let stages = transform.stages(&series.values);
         let scaler = config.scaler;
         let scaled = stages
             .transformed()
             .iter()
             .map(|&v| scaler.transform(v))
+            .collect();
+        let scaled_features = series
+            .features
+            .iter()
+            .zip(&config.feature_scalers)
+            .map(|(column, scaler)| column.values.iter().map(|&v| scaler.transform(v)).collect())
             .collect();
         Ok(Self {
             series,
@@ -227,7 +256,13 @@ impl PreparedSeries {
             scaler,
             stages,
             scaled,
+            scaled_features,
         })
+    }
+
+    /// Values the model reads per step: the target's and each feature's.
+    pub fn input_features(&self) -> usize {
+        1 + self.scaled_features.len()
     }
 
     /// The training forecasts, in training units: targets and inputs in the training part.
@@ -247,9 +282,15 @@ impl PreparedSeries {
     }
 
     /// The model's inputs for the forecast at `origin` (the index of its first predicted value,
-    /// up to the series' length): the `window` values before it, in training units.
-    pub fn input(&self, origin: usize) -> &[f64] {
-        &self.scaled[origin - self.spec.window..origin]
+    /// up to the series' length): the `window` steps before it, in training units, each step the
+    /// target's value and then each feature's (`[window, input_features]`, row-major).
+    pub fn input(&self, origin: usize) -> Vec<f64> {
+        let mut input = Vec::with_capacity(self.spec.window * self.input_features());
+        for index in origin - self.spec.window..origin {
+            input.push(self.scaled[index]);
+            input.extend(self.scaled_features.iter().map(|feature| feature[index]));
+        }
+        input
     }
 
     /// Turns `steps` in training units, forecast at `origin`, back into the series' units from
@@ -260,7 +301,14 @@ impl PreparedSeries {
     }
 
     fn items(&self, part: std::ops::Range<usize>) -> Vec<SequenceItem> {
-        let dataset = WindowDataset::new(&self.scaled, part, self.transform.warm_up(), self.spec);
+        let features: Vec<&[f64]> = self.scaled_features.iter().map(Vec::as_slice).collect();
+        let dataset = WindowDataset::with_features(
+            &self.scaled,
+            &features,
+            part,
+            self.transform.warm_up(),
+            self.spec,
+        );
         (0..dataset.len()).filter_map(|i| dataset.get(i)).collect()
     }
 
@@ -299,9 +347,10 @@ pub fn forecast<B: LstmBackend>(
     for chunk in all_origins.chunks(256) {
         let inputs: Vec<f64> = chunk
             .iter()
-            .flat_map(|&origin| prepared.input(origin).iter().copied())
+            .flat_map(|&origin| prepared.input(origin))
             .collect();
-        let data = TensorData::new(inputs, [chunk.len(), window, 1]).convert::<B::FloatElem>();
+        let shape = [chunk.len(), window, prepared.input_features()];
+        let data = TensorData::new(inputs, shape).convert::<B::FloatElem>();
         let output = model.forward(Tensor::from_data(data, device));
         outputs.extend(
             output
@@ -329,7 +378,7 @@ pub fn linear_forecast(prepared: &PreparedSeries, ridge: Option<f64>) -> SeriesF
         .iter()
         .copied()
         .chain([prepared.scaled.len()])
-        .map(|origin| prepared.invert(origin, &baseline.predict(prepared.input(origin))))
+        .map(|origin| prepared.invert(origin, &baseline.predict(&prepared.input(origin))))
         .collect();
     SeriesForecast::from_all(origins, predicted)
 }
@@ -518,6 +567,7 @@ mod tests {
         TimeSeries {
             name: "ramp".into(),
             values: (0..len).map(|i| 10.0 + i as f64).collect(),
+            features: Vec::new(),
             dates: None,
             delimiter: b',',
         }
@@ -624,6 +674,80 @@ mod tests {
     }
 
     #[test]
+    fn a_later_feature_value_changes_no_earlier_forecast() {
+        use burn_ndarray::NdArray;
+        let wave = |i: usize| (i as f64 * 0.4).sin();
+        let mut values = series(60);
+        values.features = vec![data::Column {
+            name: "wave".into(),
+            values: (0..60).map(wave).collect(),
+        }];
+        let mut config = fitted(
+            config(5, 2).with_features(vec![ColumnRef::Name("wave".into())]),
+            &values,
+        );
+        config.feature_scalers = fit_feature_scalers(&values, &config);
+        // Fitted on the training part alone: a sine over its first 30 values.
+        let training: Vec<f64> = (0..30).map(wave).collect();
+        assert_eq!(
+            config.feature_scalers[0],
+            Scaler::fit(ScaleKind::MinMax, &training)
+        );
+        let model = model::RecurrentRegressorConfig::new()
+            .with_hidden(4)
+            .with_input_features(2)
+            .with_outputs(2)
+            .init::<NdArray>(&Default::default());
+        let device = Default::default();
+        let prepared = PreparedSeries::new(values.clone(), &config).expect("long enough");
+        assert_eq!(prepared.train_items()[0].input.len(), 5 * 2);
+        let before = (
+            forecast(&model, &prepared, &device),
+            linear_forecast(&prepared, None),
+        );
+        let changed_at = 47;
+        let mut changed = values;
+        changed.features[0].values[changed_at] += 3.0;
+        let prepared = PreparedSeries::new(changed, &config).expect("long enough");
+        let after = (
+            forecast(&model, &prepared, &device),
+            linear_forecast(&prepared, None),
+        );
+        for (before, after) in [(&before.0, &after.0), (&before.1, &after.1)] {
+            for ((&origin, a), b) in before
+                .origins
+                .iter()
+                .zip(&before.predicted)
+                .zip(&after.predicted)
+            {
+                if origin <= changed_at {
+                    assert_eq!(a, b, "origin {origin} saw the feature at {changed_at}");
+                } else if origin <= changed_at + 5 {
+                    assert_ne!(
+                        a, b,
+                        "origin {origin} should see the feature at {changed_at}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_configuration_without_its_feature_scalers_is_refused() {
+        let mut values = series(40);
+        values.features = vec![data::Column {
+            name: "x".into(),
+            values: vec![1.0; 40],
+        }];
+        let config = config(3, 1).with_features(vec![ColumnRef::Name("x".into())]);
+        let error = PreparedSeries::new(values, &config).expect_err("no scaler fitted");
+        assert_eq!(
+            error.to_string(),
+            "the run has 1 feature column(s) but 0 fitted feature scaler(s); training fits them"
+        );
+    }
+
+    #[test]
     fn metrics_compare_on_the_same_targets() {
         let config = config(2, 1);
         let config = fitted(config.with_scale(ScaleKind::None), &series(40));
@@ -656,6 +780,7 @@ mod tests {
             values: (0..60)
                 .map(|i| (100.0 + 2.0 * i as f64) * [1.0, 1.3, 0.9, 1.1][i % 4])
                 .collect(),
+            features: Vec::new(),
             dates: None,
             delimiter: b',',
         };

@@ -221,13 +221,17 @@ fn data_bytes(config: &RunConfig, usage: MemoryUse, rows: u64) -> u64 {
             size(synthetic.samples) * (per_sample + items + evaluation)
         }
         DataSource::Series(series) => {
-            // The values, their transformed and scaled copies, the dates' text, the forecasts.
-            let values = rows * Saturating(6) * f64_bytes;
+            // The values, their transformed and scaled copies, the dates' text, the forecasts;
+            // each feature column read, scaled, and interleaved with the target per step.
+            let features = size(series.features.len());
+            let values = rows * (Saturating(6) + Saturating(3) * features) * f64_bytes;
             let dates = match series.date_column {
                 Some(_) => rows * vec_overhead,
                 None => Saturating(0),
             };
-            let window = (size(series.window) + size(series.horizon)) * f64_bytes
+            let window = (size(series.window) * size(series.input_features())
+                + size(series.horizon))
+                * f64_bytes
                 + Saturating(2) * vec_overhead;
             values + dates + rows * window
         }
@@ -686,6 +690,26 @@ mod tests {
         // Inference keeps no gradients or traces.
         let inference = MemoryEstimate::new(&base, MemoryUse::Inference, 0);
         assert!(inference.total() < estimate(&base).total());
+    }
+
+    #[test]
+    fn feature_columns_are_counted_in_the_data_and_the_step() {
+        let series = |features: usize| {
+            let config = crate::SeriesConfig::new("s.csv".into(), data::ColumnRef::Index(0))
+                .with_features((1..=features).map(data::ColumnRef::Index).collect());
+            MemoryEstimate::new(&RunConfig::series(config), MemoryUse::Training, 100_000)
+        };
+        let (alone, with_three) = (series(0), series(3));
+        // Each window holds four values per step instead of one (and its horizon, as before).
+        assert!(
+            with_three.data > 2 * alone.data,
+            "{with_three:?} against {alone:?}"
+        );
+        assert!(with_three.step > alone.step);
+        assert!(
+            with_three.weights > alone.weights,
+            "a wider input projection"
+        );
     }
 
     #[test]

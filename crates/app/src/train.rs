@@ -196,6 +196,8 @@ impl Prepared {
                 let (transform, decision) = forecast::decide_transform(&series, series_config)?;
                 series_config.fitted_transform = transform;
                 series_config.scaler = forecast::fit_scaler(&series, series_config);
+                series_config.feature_scalers =
+                    forecast::fit_feature_scalers(&series, series_config);
                 (
                     Prepared::Series(Box::new(PreparedSeries::new(series, series_config)?)),
                     Some(decision),

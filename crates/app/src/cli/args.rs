@@ -73,12 +73,16 @@ pub struct DataArgs {
 /// A real series: `--csv FILE --column NAME_OR_INDEX` instead of the synthetic data.
 #[derive(Clone, Debug, Args)]
 pub struct SeriesArgs {
-    /// Train on a univariate series from this CSV file instead of the synthetic data.
+    /// Train on a series from this CSV file instead of the synthetic data.
     #[arg(long, requires = "column", conflicts_with_all = ["samples", "steps"])]
     pub csv: Option<PathBuf>,
-    /// The value column of --csv, by header name or 0-based index.
-    #[arg(long, requires = "csv", value_parser = parse_column)]
+    /// The value column of --csv (the target of the forecasts), by header name or 0-based index.
+    #[arg(long, visible_alias = "target", requires = "csv", value_parser = parse_column)]
     pub column: Option<ColumnRef>,
+    /// Further columns of --csv the model reads beside the target at every step of its window
+    /// (observed up to each forecast's origin), comma-separated names or indexes.
+    #[arg(long, value_name = "COL,...", value_delimiter = ',', requires = "csv", value_parser = parse_column)]
+    pub features: Vec<ColumnRef>,
     /// A date (or label) column of --csv, for plot axes and forecast.csv.
     #[arg(long, requires = "csv", value_parser = parse_column)]
     pub date_column: Option<ColumnRef>,
@@ -229,6 +233,7 @@ impl TrainArgs {
                         std::path::absolute(csv).unwrap_or_else(|_| csv.clone()),
                         series.column.clone().unwrap_or(ColumnRef::Index(0)),
                     )
+                    .with_features(series.features.clone())
                     .with_date_column(series.date_column.clone())
                     .with_fill(series.fill)
                     .with_window(series.window)
@@ -639,6 +644,35 @@ mod tests {
         assert_eq!(training.validation_split, 0.25);
         let loaded = RunConfig::load_binary(config.to_string().as_bytes()).expect("valid JSON");
         assert_eq!(loaded, config);
+    }
+
+    #[test]
+    fn features_widen_the_models_input_and_target_names_the_column() {
+        let args = train_args(&[
+            "--csv",
+            "weather.csv",
+            "--target",
+            "max_temp",
+            "--features",
+            "min_temp,wind,3",
+        ]);
+        let config = args.run_config();
+        let DataSource::Series(series) = &config.data else {
+            panic!("expected a series run")
+        };
+        assert_eq!(series.column, ColumnRef::Name("max_temp".into()));
+        assert_eq!(
+            series.features,
+            vec![
+                ColumnRef::Name("min_temp".into()),
+                ColumnRef::Name("wind".into()),
+                ColumnRef::Index(3)
+            ]
+        );
+        assert_eq!(config.model.input_features, 4);
+        assert!(config.check().is_ok());
+        let refused = Cli::try_parse_from(["app", "train", "--features", "wind"]);
+        assert!(refused.is_err(), "--features needs --csv");
     }
 
     #[test]

@@ -92,7 +92,18 @@ fn print_header(config: &RunConfig) {
             "{} sequences of {} steps",
             synthetic.samples, synthetic.steps
         ),
-        DataSource::Series(series) => format!("{}", series.csv.display()),
+        DataSource::Series(series) if series.features.is_empty() => {
+            format!("{}", series.csv.display())
+        }
+        DataSource::Series(series) => {
+            let features: Vec<String> = series.features.iter().map(|f| f.to_string()).collect();
+            format!(
+                "{} (target {}, features {})",
+                series.csv.display(),
+                series.column,
+                features.join(", ")
+            )
+        }
     };
     let training = &config.training;
     let mut optimiser = format!("Adam lr {}", training.learning_rate);
