@@ -83,40 +83,37 @@ fn not_positive(series: &TimeSeries, source: NotPositive) -> Error {
     }
 }
 
-/// Fits the run's kind of scaler on the transformed training part (or, with
-/// [`ScaleFit::All`], the whole transformed series), skipping the values differencing uses up.
-pub fn fit_scaler(series: &TimeSeries, config: &SeriesConfig) -> Scaler {
-    let split = split(series, config);
-    let transform = config.fitted_transform;
-    let stages = transform.stages(&series.values);
+/// The rows the scalers are fitted on: the training part (or, with [`ScaleFit::All`], the whole
+/// series), less the values the target's differencing uses up, which the model never trains on.
+fn scaled_rows(series: &TimeSeries, config: &SeriesConfig) -> std::ops::Range<usize> {
     let fitted_on = match config.scale_fit {
-        ScaleFit::Train => split.train,
-        ScaleFit::All => 0..series.values.len(),
-    };
-    let start = fitted_on.start.max(transform.warm_up()).min(fitted_on.end);
-    Scaler::fit(
-        config.scaler.kind,
-        &stages.transformed()[start..fitted_on.end],
-    )
-}
-
-/// Fits the run's kind of scaler on each feature column's training part (or, with
-/// [`ScaleFit::All`], the whole column), skipping the rows the target's differencing uses up so
-/// that every column is fitted on the rows the model trains on.
-pub fn fit_feature_scalers(series: &TimeSeries, config: &SeriesConfig) -> Vec<Scaler> {
-    let split = split(series, config);
-    let fitted_on = match config.scale_fit {
-        ScaleFit::Train => split.train,
+        ScaleFit::Train => split(series, config).train,
         ScaleFit::All => 0..series.values.len(),
     };
     let start = fitted_on
         .start
         .max(config.fitted_transform.warm_up())
         .min(fitted_on.end);
+    start..fitted_on.end
+}
+
+/// Fits the run's kind of scaler on the transformed series over [`scaled_rows`].
+pub fn fit_scaler(series: &TimeSeries, config: &SeriesConfig) -> Scaler {
+    let stages = config.fitted_transform.stages(&series.values);
+    Scaler::fit(
+        config.scaler.kind,
+        &stages.transformed()[scaled_rows(series, config)],
+    )
+}
+
+/// Fits the run's kind of scaler on each feature column over the same rows as the target's
+/// ([`scaled_rows`]), untransformed.
+pub fn fit_feature_scalers(series: &TimeSeries, config: &SeriesConfig) -> Vec<Scaler> {
+    let rows = scaled_rows(series, config);
     series
         .features
         .iter()
-        .map(|column| Scaler::fit(config.scaler.kind, &column.values[start..fitted_on.end]))
+        .map(|column| Scaler::fit(config.scaler.kind, &column.values[rows.clone()]))
         .collect()
 }
 

@@ -28,8 +28,8 @@
 //! Nothing is written to disk unless asked ([`Training::with_artifact_dir`],
 //! [`TrainedRun::save`]), nothing is printed (watch a run with a [`TrainingObserver`]) and
 //! nothing installs signal handlers (stop a run from another thread with a [`StopHandle`]).
-//! `examples/` has more: a CSV series forecast against the naive baselines, saving and loading
-//! runs, and an observer.
+//! `examples/` has more: a CSV series forecast against the linear and naive baselines, saving
+//! and loading runs, and an observer.
 //!
 //! [`backend`] is the one place that names the concrete backends (`NdArray`, `Wgpu`), for
 //! programs that choose one at run time.

@@ -34,7 +34,7 @@ pub enum Command {
     /// Measure training and inference speed on the workloads W1 (the tutorial), W2 and W3.
     Bench(BenchArgs),
     /// Evaluate a saved run: the tutorial's `Loss:` (MSE over the synthetic sequences), or the
-    /// test metrics of a series run against the naive baselines.
+    /// test metrics of a series run against the linear and naive baselines.
     Evaluate(EvaluateArgs),
     /// Write the synthetic data set as CSV (columns x0..x{steps-1},y), exactly as NumPy makes it.
     Dataset(DatasetArgs),
