@@ -8,11 +8,20 @@ series run were chosen and how docs/forecasting.md's tables were made.
         --flags "" --flags "--transform none --difference 0 --seasonal-difference=false"
     python3 bench/series_defaults.py --series seattle --flags "--window 14" \\
         --flags "--window 14 --features temp_min,precipitation,wind"   # docs/forecasting.md
+    python3 bench/series_defaults.py --series airpassengers \\
+        --flags "--horizon 3 --quantiles 0.1,0.25,0.75,0.9"            # the intervals table
+    python3 bench/series_defaults.py --command backtest --series airpassengers \\
+        --flags "--horizon 3 --start 1957-01 --refit-every 6"          # the backtest table
 
 Each flag set is added to the series' own flags (column, date column, season) and to
 `--epochs 100`; each run trains into a temporary directory and reads its metrics.json. The
 table prints the median over the seeds, each seed's value, and how many seeds beat the better
-naive baseline and the linear one. APP names the binary (default: target/debug/app).
+naive baseline and the linear one. Runs with `--quantiles` add a second table: each central
+interval's coverage of the test targets (median and each seed), its mean width and the mean
+pinball loss. `--command backtest` runs `app backtest` instead of `app train` (give it --start and
+the other backtest flags in --flags), scores its overall results and adds each flag set's median
+seconds per fold (training and forecasting one fold's origins). APP names the binary (default:
+target/debug/app).
 """
 
 import argparse
@@ -46,10 +55,10 @@ def seeds(text):
     return [int(seed) for seed in text.split(",")]
 
 
-def run(app, csv, series_flags, flags, seed):
+def run(app, command_name, csv, series_flags, flags, seed):
     with tempfile.TemporaryDirectory() as directory:
         command = (
-            [app, "train", "--csv", csv]
+            [app, command_name, "--csv", csv]
             + series_flags.split()
             + ["--epochs", "100", "--seed", str(seed), "--artifact-dir", directory]
             + flags.split()
@@ -57,8 +66,14 @@ def run(app, csv, series_flags, flags, seed):
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             sys.exit(f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}")
-        with open(os.path.join(directory, "metrics.json")) as file:
-            metrics = json.load(file)
+        if command_name == "backtest":
+            with open(os.path.join(directory, "backtest.json")) as file:
+                report = json.load(file)
+            metrics = report["overall"]
+            metrics["fold_seconds"] = [fold["seconds"] for fold in report["folds"]]
+        else:
+            with open(os.path.join(directory, "metrics.json")) as file:
+                metrics = json.load(file)
         transform = next(
             (line for line in result.stdout.splitlines() if line.startswith("Transform:")), ""
         )
@@ -71,6 +86,7 @@ def main():
     parser.add_argument("--series", action="append", choices=sorted(SERIES))
     parser.add_argument("--flags", action="append", help="a flag set (repeatable); default: none")
     parser.add_argument("--show-transform", action="store_true")
+    parser.add_argument("--command", choices=["train", "backtest"], default="train")
     args = parser.parse_args()
     app = os.environ.get("APP", os.path.join(ROOT, "target", "debug", "app"))
     flag_sets = args.flags or [""]
@@ -78,13 +94,20 @@ def main():
           f"| each seed | naive | seasonal naive | linear | seeds beating the better naive "
           f"baseline | seeds beating linear |")
     print("|---|---|---|---|---|---|---|---|---|")
+    intervals = []
     for name in args.series or DEFAULT_SERIES:
         file, series_flags = SERIES[name]
         for flags in flag_sets:
             rmses = []
+            quantile_runs = []
+            fold_seconds = []
             for seed in args.seeds:
-                metrics, transform = run(app, os.path.join(DATA, file), series_flags, flags, seed)
+                metrics, transform = run(app, args.command, os.path.join(DATA, file),
+                                         series_flags, flags, seed)
                 rmses.append(metrics["model"]["rmse"])
+                if "coverage" in metrics["model"]:
+                    quantile_runs.append(metrics["model"])
+                fold_seconds.extend(metrics.get("fold_seconds", []))
                 if args.show_transform and seed == args.seeds[0]:
                     print(f"<!-- {name}: {transform} -->")
             naive = metrics["naive"]["rmse"]
@@ -98,6 +121,24 @@ def main():
             print(f"| {name} | `{flags or '(defaults)'}` | {statistics.median(rmses):.4g} | {each} "
                   f"| {naive:.4g} | {seasonal_text} | {linear:.4g} | {wins} of {len(rmses)} "
                   f"| {linear_wins} of {len(rmses)} |", flush=True)
+            if fold_seconds:
+                print(f"<!-- {name} `{flags}`: {len(fold_seconds)} folds, median "
+                      f"{statistics.median(fold_seconds):.2f} s per fold (from "
+                      f"{min(fold_seconds):.2f} to {max(fold_seconds):.2f}) -->", flush=True)
+            for level in sorted(quantile_runs[0]["coverage"] if quantile_runs else [], key=float):
+                coverages = [m["coverage"][level] for m in quantile_runs]
+                widths = [m["width"][level] for m in quantile_runs]
+                pinballs = [m["pinball"] for m in quantile_runs]
+                intervals.append(
+                    f"| {name} | `{flags}` | {float(level):.0%} | {statistics.median(coverages):.1%} "
+                    f"({', '.join(f'{c:.1%}' for c in coverages)}) | {statistics.median(widths):.4g} "
+                    f"| {statistics.median(pinballs):.4g} |")
+    if intervals:
+        print()
+        print("| series | flags | interval | coverage, median (each seed) | mean width, median "
+              "| pinball loss, median |")
+        print("|---|---|---|---|---|---|")
+        print("\n".join(intervals))
 
 
 if __name__ == "__main__":

@@ -621,7 +621,7 @@ fn damaged_artifacts_are_reported_not_trusted() {
     std::fs::write(dir.join("config.json"), r#"{"format_version": 9}"#).expect("writable");
     assert_clean_error(
         &app(&["plot"], work.path()),
-        "was written by another version of this app (format 9, this one reads 5)",
+        "was written by another version of this app (format 9, this one reads 6)",
     );
     std::fs::write(dir.join("config.json"), "{ not json").expect("writable");
     assert_clean_error(
@@ -1055,6 +1055,242 @@ mod series {
             1,
             "{}",
             text(&output.stderr)
+        );
+    }
+
+    #[test]
+    fn quantile_runs_report_coverage_columns_and_bands() {
+        let work = tempfile::tempdir().expect("temporary directory");
+        let run = work.path().join("air");
+        let run_arg = run.to_str().expect("UTF-8 temp path");
+        let train = |quantiles: &str, extra: &[&str]| {
+            let mut args = vec![
+                "train",
+                "--csv",
+                AIR,
+                "--column",
+                "passengers",
+                "--date-column",
+                "month",
+                "--season",
+                "12",
+                "--horizon",
+                "3",
+                "--hidden",
+                "8",
+                "--quantiles",
+                quantiles,
+                "--artifact-dir",
+                run_arg,
+            ];
+            args.extend_from_slice(extra);
+            app(&args, work.path())
+        };
+        let output = train("0.9,0.1", &["--epochs", "2"]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let stdout = text(&output.stdout);
+        assert!(stdout.contains("quantiles 0.1 0.5 0.9"), "{stdout}");
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with("model 0.8") && l.contains("80.0%")),
+            "{stdout}"
+        );
+        assert!(stdout.contains("mean pinball loss"), "{stdout}");
+
+        let trained = metrics(&run.join("metrics.json"));
+        let coverage = trained["model"]["coverage"]["0.8"]
+            .as_f64()
+            .expect("coverage");
+        let width = trained["model"]["width"]["0.8"].as_f64().expect("width");
+        assert!(trained["model"]["pinball"]
+            .as_f64()
+            .is_some_and(|p| p > 0.0));
+        assert!(trained["linear"].get("coverage").is_none(), "{trained}");
+
+        let stdout = app_ok(&["forecast", "--artifact-dir", run_arg], work.path());
+        assert!(stdout.contains("\n  80% interval: "), "{stdout}");
+        assert_eq!(metrics(&run.join("metrics.json")), trained);
+        // The table holds one column per level, ordered, the median as the forecast; the
+        // coverage and width are those of its test rows.
+        let mut table = csv::Reader::from_path(run.join("forecast.csv")).expect("forecast.csv");
+        let header: Vec<String> = table
+            .headers()
+            .expect("a header")
+            .iter()
+            .map(String::from)
+            .collect();
+        assert_eq!(
+            header[4..],
+            [
+                "forecast",
+                "naive",
+                "seasonal_naive",
+                "linear",
+                "q0.1",
+                "q0.5",
+                "q0.9"
+            ]
+        );
+        let (mut inside, mut spread, mut test_rows) = (0, 0.0, 0);
+        for row in table.records() {
+            let row = row.expect("a row");
+            let number = |column: usize| row[column].parse::<f64>().expect("a number");
+            let (low, median, high) = (number(8), number(9), number(10));
+            assert!(low <= median && median <= high, "{row:?}");
+            assert_eq!(number(4), median, "the point forecast is the median");
+            if let Ok(actual) = row[3].parse::<f64>() {
+                test_rows += 1;
+                inside += usize::from(low <= actual && actual <= high);
+                spread += high - low;
+            }
+        }
+        assert_eq!(test_rows, 27 * 3, "27 test origins of 3 steps");
+        assert!((coverage - inside as f64 / test_rows as f64).abs() < 1e-12);
+        assert!((width - spread / test_rows as f64).abs() < 1e-6 * width);
+        assert!(is_png(&run.join("forecast.png")));
+
+        app_ok(&["forecast", "--artifact-dir", run_arg], work.path());
+        assert_eq!(metrics(&run.join("metrics.json")), trained);
+
+        let output = train("0.25,0.75", &["--epochs", "3", "--resume"]);
+        assert_clean_error(
+            &output,
+            "model.quantiles was [0.1,0.5,0.9] in the saved run",
+        );
+        for (levels, expected) in [
+            (
+                "0.1,1.5",
+                "quantile 1.5 is not between 0 and 1 (both excluded)",
+            ),
+            ("0.2,0.2", "quantile 0.2 is asked for twice"),
+            ("0", "quantile 0 is not between 0 and 1 (both excluded)"),
+        ] {
+            let output = train(levels, &["--epochs", "1"]);
+            assert_clean_error(&output, expected);
+            assert_eq!(text(&output.stderr).lines().count(), 1, "{levels}");
+        }
+    }
+
+    #[test]
+    fn backtest_prints_its_folds_and_tables_and_writes_its_files() {
+        let work = tempfile::tempdir().expect("temporary directory");
+        let run = work.path().join("bt");
+        let run_arg = run.to_str().expect("UTF-8 temp path");
+        let backtest = |extra: &[&str]| {
+            let mut args = vec![
+                "backtest",
+                "--csv",
+                AIR,
+                "--column",
+                "passengers",
+                "--date-column",
+                "month",
+                "--season",
+                "12",
+                "--horizon",
+                "2",
+                "--hidden",
+                "6",
+                "--epochs",
+                "2",
+                "--artifact-dir",
+                run_arg,
+            ];
+            args.extend_from_slice(extra);
+            app(&args, work.path())
+        };
+        let output = backtest(&["--start", "1959-01", "--refit-every", "8", "--stride", "2"]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let stdout = text(&output.stdout);
+        // Origins 1959-01 to 1960-11 two months apart: 12, in folds of 8 and 4.
+        assert!(
+            stdout.contains("fold 1/2: trained on the 120 values before 1959-01 (2 epochs,"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("forecast 4 origin(s) from 1960-05 to 1960-11"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("Backtest: 12 forecasts of 2 step(s) from 1959-01 on"),
+            "{stdout}"
+        );
+        for row in [
+            "model ",
+            "naive ",
+            "seasonal naive ",
+            "linear ",
+            "step 1 ",
+            "step 2 ",
+        ] {
+            assert!(
+                stdout.lines().any(|l| l.starts_with(row)),
+                "{row}: {stdout}"
+            );
+        }
+        let mut table = csv::Reader::from_path(run.join("backtest.csv")).expect("backtest.csv");
+        let header: Vec<String> = table
+            .headers()
+            .expect("a header")
+            .iter()
+            .map(String::from)
+            .collect();
+        assert_eq!(
+            header,
+            [
+                "fold",
+                "origin",
+                "step",
+                "date",
+                "actual",
+                "forecast",
+                "naive",
+                "seasonal_naive",
+                "linear"
+            ]
+        );
+        let rows: Vec<csv::StringRecord> = table.records().map(|r| r.expect("a row")).collect();
+        assert_eq!(rows.len(), 12 * 2);
+        let first = |row: &csv::StringRecord| row.iter().take(4).collect::<Vec<_>>().join(",");
+        assert_eq!(first(&rows[0]), "1,1958-12,1,1959-01");
+        assert_eq!(first(&rows[23]), "2,1960-10,2,1960-12");
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(run.join("backtest.json")).expect("backtest.json"),
+        )
+        .expect("JSON");
+        assert_eq!(report["folds"].as_array().map(Vec::len), Some(2));
+        assert_eq!(report["per_step"].as_array().map(Vec::len), Some(2));
+        assert_eq!(report["overall"]["forecasts"], 12);
+        assert!(is_png(&run.join("backtest.png")));
+
+        for (extra, expected) in [
+            (
+                &["--start", "1960-12"][..],
+                "the backtest starts at row 143, and a forecast of 2 step(s) from there runs past",
+            ),
+            (
+                &["--start", "0.05"][..],
+                "backtest fold 1 (origins from 1949-08 on): the series 'passengers' (144 values) \
+                 is too short: the training part has 0 values",
+            ),
+            (
+                &["--start", "1999-01"][..],
+                "no date '1999-01' in the date column, which runs from 1949-01 to 1960-12",
+            ),
+            (
+                &["--resume"][..],
+                "backtest trains new models; --resume does not apply",
+            ),
+        ] {
+            let output = backtest(extra);
+            assert_clean_error(&output, expected);
+            assert_eq!(text(&output.stderr).lines().count(), 1, "{extra:?}");
+        }
+        let output = app(&["backtest", "--start", "0.8"], work.path());
+        assert_clean_error(
+            &output,
+            "backtest needs a series: give --csv FILE and --column COL",
         );
     }
 

@@ -328,21 +328,23 @@ fn a_run_saved_before_transforms_existed_still_forecasts_the_same() {
         .expect("opens")
         .forecast::<B>(&Default::default(), None)
         .expect("forecasts");
-    // Write config.json as format 4 wrote it (no feature columns), then as format 3 did (no
-    // transform fields either).
+    // Write config.json as format 5 wrote it (no quantiles), then as format 4 did (no feature
+    // columns either), then as format 3 did (no transform fields either).
     let path = dir.join("config.json");
     let mut json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("readable")).expect("JSON");
-    for (version, fields) in [
-        (4, &["features", "feature_scalers"][..]),
-        (3, &["transform", "fitted_transform"][..]),
+    for (version, object, fields) in [
+        (5, "/model", &["quantiles"][..]),
+        (4, "/data/series", &["features", "feature_scalers"][..]),
+        (3, "/data/series", &["transform", "fitted_transform"][..]),
     ] {
         json["format_version"] = version.into();
-        let series = json["data"]["series"]
-            .as_object_mut()
+        let object = json
+            .pointer_mut(object)
+            .and_then(|o| o.as_object_mut())
             .expect("a series run");
         for field in fields {
-            series.remove(*field);
+            assert!(object.remove(*field).is_some(), "format 6 writes {field}");
         }
         std::fs::write(&path, json.to_string()).expect("writable");
         let old = SavedRun::open(&dir).unwrap_or_else(|e| panic!("format {version}: {e}"));
@@ -420,4 +422,165 @@ fn the_linear_baseline_matches_numpy_and_scikit_learn() {
             }
         }
     }
+}
+
+#[test]
+fn quantiles_learn_the_spread_of_the_noise_from_code() {
+    use rand::{RngExt, SeedableRng};
+    // Independent uniform noise on [0, 1]: its past says nothing about its next value, whose
+    // 0.1 and 0.9 quantiles are 0.1 and 0.9, so an 80% interval should hold about 80% of the
+    // test values whatever the window.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let values: Vec<f64> = (0..1200).map(|_| rng.random::<f64>()).collect();
+    let series = app::data::TimeSeries {
+        name: "noise".into(),
+        values,
+        features: Vec::new(),
+        dates: None,
+        delimiter: b',',
+    };
+    let config = RunConfig::series(
+        SeriesConfig::new("noise.csv".into(), ColumnRef::Index(0))
+            .with_window(4)
+            .with_transform(app::data::TransformRequest::identity()),
+    )
+    .with_model(model::RecurrentRegressorConfig::new().with_hidden(8))
+    .with_training(
+        TrainingConfig::for_series()
+            .with_epochs(30)
+            .with_batch_size(64),
+    )
+    .with_quantiles(vec![0.9, 0.1]);
+    assert_eq!(config.quantiles(), [0.1, 0.5, 0.9]);
+    assert_eq!(config.model.outputs, 3);
+    let run = Training::new(config)
+        .with_series(series)
+        .run::<B>(&Default::default())
+        .expect("trains");
+    let outcome = run
+        .report
+        .outcome
+        .as_ref()
+        .and_then(|o| o.forecast())
+        .expect("a series run");
+    let quantiles = outcome.forecast.quantiles.as_ref().expect("quantiles");
+    assert_eq!(quantiles.levels, [0.1, 0.5, 0.9]);
+    for (levels, median) in quantiles.predicted.iter().zip(&outcome.forecast.predicted) {
+        assert!(levels[0][0] <= levels[1][0] && levels[1][0] <= levels[2][0]);
+        assert_eq!(&levels[1], median, "the point forecast is the median");
+    }
+    let model = &outcome.metrics.model;
+    let coverage = model.coverage.as_ref().expect("coverage")["0.8"];
+    let width = model.width.as_ref().expect("width")["0.8"];
+    assert!((0.7..=0.9).contains(&coverage), "coverage {coverage}");
+    assert!((0.65..=0.95).contains(&width), "width {width} against 0.8");
+    let future = &quantiles.future;
+    assert!((0.0..0.25).contains(&future[0][0]), "{future:?}");
+    assert!((0.75..1.0).contains(&future[2][0]), "{future:?}");
+    assert!(outcome.metrics.linear.coverage.is_none());
+}
+
+/// AirPassengers read as a series run of `window` 12 and `horizon` 3, small and quick to train.
+fn air_backtest_config() -> (RunConfig, app::data::TimeSeries) {
+    let series = SeriesConfig::new(AIR.into(), ColumnRef::Name("passengers".into()))
+        .with_date_column(Some(ColumnRef::Name("month".into())))
+        .with_season(Some(12))
+        .with_horizon(3);
+    let values = app::forecast::read_series(&series, Path::new(AIR)).expect("readable");
+    let config = RunConfig::series(series)
+        .with_model(
+            model::RecurrentRegressorConfig::new()
+                .with_hidden(6)
+                .with_outputs(3),
+        )
+        .with_training(TrainingConfig::for_series().with_epochs(3));
+    (config, values)
+}
+
+#[test]
+fn each_backtest_fold_sees_only_its_past() {
+    use app::{Backtest, BacktestConfig, BacktestStart};
+    let (config, values) = air_backtest_config();
+    let plan = BacktestConfig::new(BacktestStart::Date("1958-01".into()))
+        .with_stride(2)
+        .with_refit_every(Some(4));
+    let run = |values: app::data::TimeSeries| {
+        Backtest::new(config.clone(), plan.clone())
+            .with_series(values)
+            .run::<B>(&Default::default())
+            .expect("backtests")
+    };
+    let reference = run(values.clone());
+    // 1958-01 is row 108; origins 108, 110, ..., 140 (the last whose 3 targets fit in 144).
+    let origins: Vec<usize> = (108..=141).step_by(2).collect();
+    assert_eq!(reference.forecast.origins, origins);
+    let folds: Vec<&[usize]> = reference.folds.iter().map(|f| &f.origins[..]).collect();
+    assert_eq!(folds, origins.chunks(4).collect::<Vec<_>>());
+    for fold in &reference.folds {
+        assert_eq!(fold.trained_on, fold.origins[0], "expanding window");
+    }
+
+    // Change every value from the third fold's first origin on: the folds before it, and that
+    // fold's first forecast (whose inputs and training data all lie before the change), stay
+    // bit for bit the same; later origins must move.
+    let changed_from = reference.folds[2].origins[0];
+    let mut changed = values;
+    for value in &mut changed.values[changed_from..] {
+        *value *= 1.5;
+    }
+    let after = run(changed);
+    for (((&origin, a), b), (linear_a, linear_b)) in reference
+        .forecast
+        .origins
+        .iter()
+        .zip(&reference.forecast.predicted)
+        .zip(&after.forecast.predicted)
+        .zip(
+            reference
+                .linear
+                .predicted
+                .iter()
+                .zip(&after.linear.predicted),
+        )
+    {
+        if origin <= changed_from {
+            assert_eq!(a, b, "origin {origin} saw a value from {changed_from} on");
+            assert_eq!(linear_a, linear_b, "linear, origin {origin}");
+        } else {
+            assert_ne!(a, b, "origin {origin} should see the change");
+        }
+    }
+
+    // The overall scores are the steps' scores pooled; the naive baseline is the last value
+    // before each origin.
+    let pooled: f64 = reference
+        .per_step
+        .iter()
+        .map(|step| step.model.rmse.powi(2))
+        .sum::<f64>()
+        / 3.0;
+    assert!((pooled.sqrt() - reference.overall.model.rmse).abs() < 1e-9);
+    let passengers = &reference.series.values;
+    let naive_step_3: f64 = origins
+        .iter()
+        .map(|&o| (passengers[o + 2] - passengers[o - 1]).abs())
+        .sum::<f64>()
+        / origins.len() as f64;
+    assert!((reference.per_step[2].naive.mae - naive_step_3).abs() < 1e-9);
+    assert_eq!(reference.overall.forecasts, origins.len());
+}
+
+#[test]
+fn a_backtest_trained_once_forecasts_every_origin_with_one_model() {
+    use app::{Backtest, BacktestConfig, BacktestStart};
+    let (config, values) = air_backtest_config();
+    let outcome = Backtest::new(config, BacktestConfig::new(BacktestStart::Fraction(0.9)))
+        .with_series(values)
+        .run::<B>(&Default::default())
+        .expect("backtests");
+    // round(144 · 0.9) = 130: origins 130 to 141.
+    assert_eq!(outcome.folds.len(), 1);
+    assert_eq!(outcome.forecast.origins, (130..=141).collect::<Vec<_>>());
+    assert_eq!(outcome.folds[0].trained_on, 130);
+    assert_eq!(outcome.per_step.len(), 3);
 }

@@ -193,7 +193,7 @@ pub enum DataSource {
 #[derive(Config, Debug, PartialEq)]
 pub struct RunConfig {
     /// Layout version of this file; bumped when a field changes meaning.
-    #[config(default = 5)]
+    #[config(default = 6)]
     pub format_version: u32,
     /// The network.
     pub model: RecurrentRegressorConfig,
@@ -205,11 +205,12 @@ pub struct RunConfig {
 
 impl RunConfig {
     /// The `format_version` this build writes and reads.
-    pub const FORMAT_VERSION: u32 = 5;
+    pub const FORMAT_VERSION: u32 = 6;
 
     /// The oldest `format_version` this build still reads: version 3 had no target transforms,
     /// so its series runs load with the identity transform; versions 3 and 4 had no feature
-    /// columns, so their series runs read the target alone.
+    /// columns, so their series runs read the target alone; versions before 6 had no quantiles,
+    /// so their models predict points.
     pub const OLDEST_FORMAT_VERSION: u32 = 3;
 
     /// Upgrades a `config.json` of a version from [`RunConfig::OLDEST_FORMAT_VERSION`] on to this
@@ -230,6 +231,11 @@ impl RunConfig {
                     .entry(empty)
                     .or_insert(serde_json::Value::Array(Vec::new()));
             }
+        }
+        if let Some(model) = value.get_mut("model").and_then(|m| m.as_object_mut()) {
+            model
+                .entry("quantiles")
+                .or_insert(serde_json::Value::Array(Vec::new()));
         }
         value["format_version"] = serde_json::Value::from(Self::FORMAT_VERSION);
     }
@@ -273,12 +279,56 @@ impl RunConfig {
         self
     }
 
-    /// Checks that the model's inputs and outputs fit the data.
+    /// The same run predicting the quantiles `levels` of every forecast step instead of one
+    /// value, trained with the pinball loss (a series run only). The levels are sorted and the
+    /// median is added when missing, because it is the point forecast that the metrics and
+    /// plots use; an empty list goes back to point forecasts. [`check`](Self::check) refuses a
+    /// level outside (0, 1) or one given twice.
+    pub fn with_quantiles(mut self, mut levels: Vec<f64>) -> Self {
+        if !levels.is_empty() && !levels.contains(&0.5) {
+            levels.push(0.5);
+        }
+        levels.sort_by(f64::total_cmp);
+        self.model.outputs = self.values_predicted() * levels.len().max(1);
+        self.model.quantiles = levels;
+        self
+    }
+
+    /// The quantile levels the model predicts, ascending; empty for point forecasts.
+    pub fn quantiles(&self) -> &[f64] {
+        &self.model.quantiles
+    }
+
+    /// Values each sequence predicts: the synthetic data's features, or the series' horizon.
+    fn values_predicted(&self) -> usize {
+        match &self.data {
+            DataSource::Synthetic(synthetic) => synthetic.features,
+            DataSource::Series(series) => series.horizon,
+        }
+    }
+
+    /// Checks that the model's inputs and outputs fit the data, and its quantiles.
     pub fn check(&self) -> crate::Result<()> {
-        let (features, outputs) = match &self.data {
-            DataSource::Synthetic(synthetic) => (synthetic.features, synthetic.features),
-            DataSource::Series(series) => (series.input_features(), series.horizon),
+        let levels = &self.model.quantiles;
+        if !levels.is_empty() && matches!(self.data, DataSource::Synthetic(_)) {
+            return Err(Error::QuantilesOnSyntheticData);
+        }
+        if let Some(&level) = levels.iter().find(|&&level| !(level > 0.0 && level < 1.0)) {
+            return Err(Error::QuantileOutOfRange { level });
+        }
+        if let Some(pair) = levels.windows(2).find(|pair| pair[0] >= pair[1]) {
+            return Err(match pair[0] == pair[1] {
+                true => Error::RepeatedQuantile { level: pair[0] },
+                false => Error::QuantilesNotAscending {
+                    levels: levels.clone(),
+                },
+            });
+        }
+        let features = match &self.data {
+            DataSource::Synthetic(synthetic) => synthetic.features,
+            DataSource::Series(series) => series.input_features(),
         };
+        let outputs = self.values_predicted() * levels.len().max(1);
         let fits = |what, found, expected| match found == expected {
             true => Ok(()),
             false => Err(Error::ModelDoesNotFitData {
@@ -306,7 +356,7 @@ impl RunConfig {
             value
         };
         // Other feature columns are named as such, not by the scalers fitted to them (whose key
-        // sorts first).
+        // sorts first); the same for quantiles and outputs.
         let without_fitted = |config: &RunConfig| {
             let mut value = strip(config);
             if let Some(series) = value
@@ -314,6 +364,10 @@ impl RunConfig {
                 .and_then(|s| s.as_object_mut())
             {
                 series.remove("feature_scalers");
+            }
+            // Other quantiles are named as such, not by the number of outputs they make.
+            if let Some(model) = value.get_mut("model").and_then(|m| m.as_object_mut()) {
+                model.remove("outputs");
             }
             value
         };

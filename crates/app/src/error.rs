@@ -86,7 +86,81 @@ pub enum Error {
         /// The data's number.
         expected: usize,
     },
-    /// A series configuration names feature columns whose scalers training has not fitted
+    /// Quantiles asked for on the synthetic data, whose evaluation is the tutorial's MSE.
+    #[error("quantiles are for series runs; the synthetic data is scored by its squared error")]
+    QuantilesOnSyntheticData,
+    /// A quantile level outside (0, 1).
+    #[error("quantile {level} is not between 0 and 1 (both excluded)")]
+    QuantileOutOfRange {
+        /// The level.
+        level: f64,
+    },
+    /// A quantile level given twice.
+    #[error("quantile {level} is asked for twice")]
+    RepeatedQuantile {
+        /// The level.
+        level: f64,
+    },
+    /// Quantile levels in a model configuration that are not ascending (a configuration built
+    /// by hand; [`RunConfig::with_quantiles`](crate::RunConfig::with_quantiles) sorts them).
+    #[error("the quantiles {levels:?} are not in ascending order")]
+    QuantilesNotAscending {
+        /// The levels as configured.
+        levels: Vec<f64>,
+    },
+    /// A backtest whose start is a date that the date column does not hold.
+    #[error("no date '{start}' in the date column, which runs from {first} to {last}")]
+    BacktestStartNotFound {
+        /// The date asked for.
+        start: String,
+        /// The column's first date.
+        first: String,
+        /// Its last.
+        last: String,
+    },
+    /// A backtest start that is neither a fraction nor a row of a series without dates.
+    #[error(
+        "the backtest start '{start}' is not a fraction between 0 and 1, and the series has no \
+         date column to find it in"
+    )]
+    BacktestStartWithoutDates {
+        /// The start asked for.
+        start: String,
+    },
+    /// A backtest whose start leaves no origin with all its targets in the series.
+    #[error(
+        "the backtest starts at row {start}, and a forecast of {horizon} step(s) from there runs \
+         past the series' {len} values: no origin is left"
+    )]
+    BacktestNoOrigin {
+        /// The first origin's row.
+        start: usize,
+        /// The series' length.
+        len: usize,
+        /// Steps per forecast.
+        horizon: usize,
+    },
+    /// A backtest stride or refit interval of zero.
+    #[error("a backtest's stride and refit interval must be at least 1")]
+    BacktestZeroStep,
+    /// A backtest fold that could not be trained (too little data before it, most often).
+    #[error("backtest fold {fold} (origins from {origin} on)")]
+    BacktestFold {
+        /// The fold, from 1.
+        fold: usize,
+        /// Its first origin's date (or row).
+        origin: String,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A backtest stopped through its handle.
+    #[error("the backtest was interrupted in fold {fold}; nothing was written")]
+    BacktestInterrupted {
+        /// The fold being trained.
+        fold: usize,
+    },
+    /// A series configuration names feature columns    /// A series configuration names feature columns whose scalers training has not fitted
     /// (a configuration built by hand and forecast without training).
     #[error(
         "the run has {features} feature column(s) but {fitted} fitted feature scaler(s); \

@@ -18,7 +18,10 @@ use crate::artifacts::write_atomically;
 use crate::config::{ScaleFit, SeriesConfig};
 use crate::error::{Error, Result};
 use crate::linear::LinearBaseline;
-use crate::metrics::{naive_forecast, scores, seasonal_naive_forecast, MetricsReport};
+use crate::metrics::{
+    naive_forecast, scores, seasonal_naive_forecast, with_intervals, MetricsReport,
+    QuantilePredictions,
+};
 
 /// A series transformed, split and scaled as its run prescribes.
 #[derive(Clone, Debug)]
@@ -323,10 +326,38 @@ impl PreparedSeries {
 pub struct SeriesForecast {
     /// Each test forecast origin (index of its first predicted value).
     pub origins: Vec<usize>,
-    /// For each origin, `horizon` predicted values.
+    /// For each origin, `horizon` predicted values (with quantiles, the median's).
     pub predicted: Vec<Vec<f64>>,
     /// The `horizon` values after the end of the series.
     pub future: Vec<f64>,
+    /// The quantiles of the same forecasts, for a model that predicts them.
+    pub quantiles: Option<QuantileForecast>,
+}
+
+/// A forecaster's quantiles, in original units. Each level's path of `horizon` values is
+/// inverted through the transforms on its own: exact for a power transform and scaling, which
+/// keep every quantile; after differencing, a step's quantile is the sum of the quantiles of
+/// the differences before it, which is exact for the first step and, beyond, the quantile the
+/// steps would have if their errors moved together (an interval at least as wide as it would be
+/// otherwise).
+#[derive(Clone, Debug)]
+pub struct QuantileForecast {
+    /// The levels, ascending (0.5 among them).
+    pub levels: Vec<f64>,
+    /// For each test origin, for each level, `horizon` values.
+    pub predicted: Vec<Vec<Vec<f64>>>,
+    /// For each level, the `horizon` values after the end of the series.
+    pub future: Vec<Vec<f64>>,
+}
+
+impl QuantileForecast {
+    /// The position of the median among the levels.
+    pub fn median(&self) -> usize {
+        self.levels
+            .iter()
+            .position(|&level| level == 0.5)
+            .expect("quantile runs always predict the median")
+    }
 }
 
 /// Forecasts every test window and the values after the series' end.
@@ -357,12 +388,50 @@ pub fn forecast<B: LstmBackend>(
                 .expect("converted model output should hold f64 values"),
         );
     }
-    let predicted = outputs
-        .chunks(horizon)
+    let levels = &model.quantiles;
+    if levels.is_empty() {
+        let predicted = outputs
+            .chunks(horizon)
+            .zip(&all_origins)
+            .map(|(steps, &origin)| prepared.invert(origin, steps))
+            .collect();
+        return SeriesForecast::from_all(origins, predicted);
+    }
+    // Each origin's outputs are `[horizon, levels]`: one path per level, inverted alone.
+    let mut paths: Vec<Vec<Vec<f64>>> = outputs
+        .chunks(horizon * levels.len())
         .zip(&all_origins)
-        .map(|(steps, &origin)| prepared.invert(origin, steps))
+        .map(|(outputs, &origin)| {
+            (0..levels.len())
+                .map(|level| {
+                    let steps: Vec<f64> = outputs
+                        .iter()
+                        .skip(level)
+                        .step_by(levels.len())
+                        .copied()
+                        .collect();
+                    prepared.invert(origin, &steps)
+                })
+                .collect()
+        })
         .collect();
-    SeriesForecast::from_all(origins, predicted)
+    let future = paths.pop().expect("the future forecast is always computed");
+    let quantiles = QuantileForecast {
+        levels: levels.clone(),
+        predicted: paths,
+        future,
+    };
+    let median = quantiles.median();
+    SeriesForecast {
+        origins,
+        predicted: quantiles
+            .predicted
+            .iter()
+            .map(|levels| levels[median].clone())
+            .collect(),
+        future: quantiles.future[median].clone(),
+        quantiles: Some(quantiles),
+    }
 }
 
 /// The linear baseline's forecasts of the same targets as [`forecast`]'s, from the same inputs:
@@ -390,6 +459,7 @@ impl SeriesForecast {
             origins,
             predicted,
             future,
+            quantiles: None,
         }
     }
 }
@@ -402,31 +472,77 @@ pub fn evaluate_forecast(
     linear: &SeriesForecast,
     season: Option<usize>,
 ) -> MetricsReport {
-    assert_eq!(forecast.origins, linear.origins, "the same targets");
-    let values = &prepared.series.values;
     let horizon = prepared.spec.horizon;
+    score_forecasts(
+        &prepared.series.values,
+        forecast,
+        linear,
+        season,
+        0..horizon,
+    )
+}
+
+/// Scores the forecast `steps` (0-based, e.g. `0..horizon` for all of them, `2..3` for the
+/// third alone) of `forecast`'s origins against `values`, beside `linear`'s forecasts from the
+/// same origins and the naive and seasonal-naive ones (with a `season`), all in `values`' units.
+pub fn score_forecasts(
+    values: &[f64],
+    forecast: &SeriesForecast,
+    linear: &SeriesForecast,
+    season: Option<usize>,
+    steps: std::ops::Range<usize>,
+) -> MetricsReport {
+    assert_eq!(forecast.origins, linear.origins, "the same targets");
+    let horizon = forecast.predicted.first().map_or(steps.end, Vec::len);
     let mut actual = Vec::new();
     let mut model = Vec::new();
-    let linear: Vec<f64> = linear.predicted.iter().flatten().copied().collect();
+    let mut linear_values = Vec::new();
     let mut naive = Vec::new();
     let mut seasonal = Some(Vec::new());
-    for (&origin, predicted) in forecast.origins.iter().zip(&forecast.predicted) {
-        actual.extend_from_slice(&values[origin..origin + horizon]);
-        model.extend_from_slice(predicted);
-        naive.extend(naive_forecast(values, origin, horizon));
+    for ((&origin, predicted), linear) in forecast
+        .origins
+        .iter()
+        .zip(&forecast.predicted)
+        .zip(&linear.predicted)
+    {
+        actual.extend_from_slice(&values[origin + steps.start..origin + steps.end]);
+        model.extend_from_slice(&predicted[steps.clone()]);
+        linear_values.extend_from_slice(&linear[steps.clone()]);
+        naive.extend(&naive_forecast(values, origin, horizon)[steps.clone()]);
         seasonal = match (seasonal, season) {
             (Some(mut all), Some(season)) => {
-                seasonal_naive_forecast(values, origin, horizon, season).map(|steps| {
-                    all.extend(steps);
+                seasonal_naive_forecast(values, origin, horizon, season).map(|earlier| {
+                    all.extend_from_slice(&earlier[steps.clone()]);
                     all
                 })
             }
             _ => None,
         };
     }
+    let mut model = scores(&actual, &model);
+    if let Some(quantiles) = &forecast.quantiles {
+        // One row per target, one value per level.
+        let values: Vec<Vec<f64>> = quantiles
+            .predicted
+            .iter()
+            .flat_map(|levels| {
+                steps
+                    .clone()
+                    .map(move |step| levels.iter().map(|path| path[step]).collect())
+            })
+            .collect();
+        model = with_intervals(
+            model,
+            &actual,
+            QuantilePredictions {
+                levels: &quantiles.levels,
+                values: &values,
+            },
+        );
+    }
     MetricsReport {
-        model: scores(&actual, &model),
-        linear: scores(&actual, &linear),
+        model,
+        linear: scores(&actual, &linear_values),
         naive: scores(&actual, &naive),
         seasonal_naive: seasonal.map(|seasonal| scores(&actual, &seasonal)),
         forecasts: forecast.origins.len(),
@@ -435,9 +551,21 @@ pub fn evaluate_forecast(
     }
 }
 
-/// One row of `forecast.csv`.
+/// The columns of `forecast.csv` before the quantiles'.
+const TABLE_COLUMNS: [&str; 8] = [
+    "origin",
+    "step",
+    "date",
+    "actual",
+    "forecast",
+    "naive",
+    "seasonal_naive",
+    "linear",
+];
+
+/// One row of `forecast.csv`; serialised as a record after its header.
 #[derive(Serialize)]
-struct ForecastRow {
+struct ForecastRow<'a> {
     origin: String,
     step: usize,
     date: String,
@@ -446,10 +574,12 @@ struct ForecastRow {
     naive: f64,
     seasonal_naive: Option<f64>,
     linear: f64,
+    quantiles: &'a [f64],
 }
 
 /// Writes `forecast.csv`: one row per (origin, step) of the test part, then the future steps
-/// (whose `actual` is empty), with the model's, the linear baseline's and the naive forecasts.
+/// (whose `actual` is empty), with the model's, the naive and the linear baseline's forecasts,
+/// and for a model with quantiles one column per level (`q0.1`, ...) after them.
 pub fn write_table(
     path: &Path,
     prepared: &PreparedSeries,
@@ -463,13 +593,26 @@ pub fn write_table(
     let origins = forecast.origins.iter().chain([&len]);
     let predictions = forecast.predicted.iter().chain([&forecast.future]);
     let linear = linear.predicted.iter().chain([&linear.future]);
+    let no_quantiles: Vec<Vec<f64>> = Vec::new();
+    let (levels, quantile_paths): (&[f64], Vec<&Vec<Vec<f64>>>) = match &forecast.quantiles {
+        Some(q) => (&q.levels, q.predicted.iter().chain([&q.future]).collect()),
+        None => (&[], vec![&no_quantiles; forecast.origins.len() + 1]),
+    };
+    let mut header: Vec<String> = TABLE_COLUMNS.iter().map(|c| c.to_string()).collect();
+    header.extend(levels.iter().map(|level| format!("q{level}")));
     write_atomically(path, |file| {
-        let mut csv = csv::Writer::from_writer(file);
-        for ((&origin, predicted), linear) in origins.zip(predictions).zip(linear) {
+        let mut csv = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(file);
+        csv.write_record(&header)?;
+        for (((&origin, predicted), linear), paths) in
+            origins.zip(predictions).zip(linear).zip(quantile_paths)
+        {
             let naive = naive_forecast(values, origin, horizon);
             let seasonal = season.and_then(|s| seasonal_naive_forecast(values, origin, horizon, s));
             for step in 0..horizon {
                 let index = origin + step;
+                let quantiles: Vec<f64> = paths.iter().map(|path| path[step]).collect();
                 csv.serialize(ForecastRow {
                     origin: prepared.label(origin - 1),
                     step: step + 1,
@@ -483,6 +626,7 @@ pub fn write_table(
                     naive: naive[step],
                     seasonal_naive: seasonal.as_ref().map(|s| s[step]),
                     linear: linear[step],
+                    quantiles: &quantiles,
                 })?;
             }
         }
@@ -758,6 +902,7 @@ mod tests {
                 .collect(),
             origins,
             future: vec![50.0],
+            quantiles: None,
         };
         let linear = linear_forecast(&prepared, None);
         let report = evaluate_forecast(&prepared, &forecast, &linear, Some(4));

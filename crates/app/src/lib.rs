@@ -36,6 +36,7 @@
 
 pub mod artifacts;
 pub mod backend;
+pub mod backtest;
 pub mod bench;
 mod checkpoints;
 pub mod config;
@@ -56,6 +57,7 @@ pub mod train;
 
 pub use artifacts::EpochRecord;
 pub use backend::BackendKind;
+pub use backtest::{Backtest, BacktestConfig, BacktestOutcome, BacktestStart};
 pub use config::{DataSource, RunConfig, ScaleFit, SeriesConfig, TrainingConfig};
 pub use epoch_loop::StopReason;
 pub use error::{Error, Result};

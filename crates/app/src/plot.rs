@@ -1,4 +1,5 @@
-//! The figures: Actual vs Predicted (the tutorial's plot) and the training loss per epoch.
+//! The figures: Actual vs Predicted (the tutorial's plot), the training loss per epoch, a
+//! series' forecasts and a backtest's.
 
 use std::path::Path;
 use std::sync::Once;
@@ -7,8 +8,9 @@ use plotters::prelude::*;
 use plotters::style::FontStyle;
 
 use crate::artifacts::EpochRecord;
+use crate::backtest::BacktestOutcome;
 use crate::error::{Error, Result};
-use crate::forecast::ForecastOutcome;
+use crate::forecast::{ForecastOutcome, SeriesForecast};
 
 const SIZE: (u32, u32) = (1000, 600);
 const ACTUAL: RGBColor = RGBColor(31, 119, 180);
@@ -196,11 +198,27 @@ pub fn forecast(path: &Path, outcome: &ForecastOutcome, title: &str) -> Result<(
     let horizon = prepared.spec.horizon;
     let len = values.len();
     let forecasts = &outcome.forecast;
+    let bands = forecasts
+        .quantiles
+        .as_ref()
+        .map(|q| crate::metrics::central_intervals(&q.levels))
+        .unwrap_or_default();
+    let band_values: Vec<f64> = match &forecasts.quantiles {
+        Some(q) => q
+            .predicted
+            .iter()
+            .map(|levels| &levels[..])
+            .chain([&q.future[..]])
+            .flat_map(|levels| levels.iter().flatten().copied())
+            .collect(),
+        None => Vec::new(),
+    };
     let (low, high) = values
         .iter()
         .chain(forecasts.predicted.iter().flatten())
         .chain(&forecasts.future)
         .chain(outcome.linear.predicted.iter().map(|steps| &steps[0]))
+        .chain(&band_values)
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min(v), hi.max(v))
         });
@@ -271,6 +289,48 @@ pub fn forecast(path: &Path, outcome: &ForecastOutcome, title: &str) -> Result<(
         .label(prepared.series.name.as_str())
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], ACTUAL.stroke_width(2)));
 
+    // The intervals, widest first and palest: the step-1 forecasts' band over the test part,
+    // and the whole band of the forecast after the end.
+    if let Some(quantiles) = &forecasts.quantiles {
+        let shades = bands.len() as f64;
+        for (rank, &(lower, upper, nominal)) in bands.iter().enumerate() {
+            let step_one = |level: usize| {
+                forecasts
+                    .origins
+                    .iter()
+                    .zip(&quantiles.predicted)
+                    .map(move |(&origin, levels)| (origin as f64, levels[level][0]))
+            };
+            let future = |level: usize| {
+                std::iter::once(((len - 1) as f64, values[len - 1])).chain(
+                    quantiles.future[level]
+                        .iter()
+                        .enumerate()
+                        .map(|(h, &v)| ((len + h) as f64, v)),
+                )
+            };
+            let outline = |points: Vec<(f64, f64)>, back: Vec<(f64, f64)>| {
+                points
+                    .into_iter()
+                    .chain(back.into_iter().rev())
+                    .collect::<Vec<_>>()
+            };
+            let alpha = 0.12 + 0.18 * (rank as f64 + 1.0) / shades;
+            let test_band = outline(step_one(upper).collect(), step_one(lower).collect());
+            let future_band = outline(future(upper).collect(), future(lower).collect());
+            let test_fill = PREDICTED.mix(alpha).filled();
+            let future_fill = FUTURE.mix(alpha).filled();
+            chart
+                .draw_series([Polygon::new(test_band, test_fill)])
+                .map_err(|e| fail(e.to_string()))?
+                .label(format!("{:.0}% interval", 100.0 * nominal))
+                .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 24, y + 6)], test_fill));
+            chart
+                .draw_series([Polygon::new(future_band, future_fill)])
+                .map_err(|e| fail(e.to_string()))?;
+        }
+    }
+
     // Each forecast starts from the last value its window saw.
     let path_of = |origin: usize, steps: &[f64]| -> Vec<(f64, f64)> {
         std::iter::once(((origin - 1) as f64, values[origin - 1]))
@@ -307,7 +367,10 @@ pub fn forecast(path: &Path, outcome: &ForecastOutcome, title: &str) -> Result<(
             .map_err(|e| fail(e.to_string()))?;
         if index == 0 {
             drawn
-                .label(format!("test forecasts ({horizon} step)"))
+                .label(match forecasts.quantiles {
+                    Some(_) => format!("test forecasts ({horizon} step, median)"),
+                    None => format!("test forecasts ({horizon} step)"),
+                })
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], forecast_style));
         }
     }
@@ -337,6 +400,146 @@ pub fn forecast(path: &Path, outcome: &ForecastOutcome, title: &str) -> Result<(
         .map_err(|e| fail(e.to_string()))?
         .label(format!("next {horizon} after the end"))
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], future_style));
+    chart
+        .configure_series_labels()
+        .label_font(("sans-serif", 15))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(|e| fail(e.to_string()))?;
+    root.present().map_err(|e| fail(e.to_string()))
+}
+
+/// Draws a backtest into the PNG at `path`: the series, the model's and the linear baseline's
+/// first-step forecasts from every origin, the widest interval's band for a model with
+/// quantiles, and a dotted line where each fold's model takes over.
+pub fn backtest(path: &Path, outcome: &BacktestOutcome, title: &str) -> Result<()> {
+    register_font();
+    let fail = plot_error(path);
+    let values = &outcome.series.values;
+    let len = values.len();
+    let forecast = &outcome.forecast;
+    let first = forecast.origins[0];
+    let step_one = |forecast: &SeriesForecast| -> Vec<(f64, f64)> {
+        forecast
+            .origins
+            .iter()
+            .zip(&forecast.predicted)
+            .map(|(&origin, steps)| (origin as f64, steps[0]))
+            .collect()
+    };
+    let band: Option<(Vec<(f64, f64)>, f64)> = forecast.quantiles.as_ref().and_then(|q| {
+        let &(lower, upper, nominal) = crate::metrics::central_intervals(&q.levels).first()?;
+        let edge = |level: usize| -> Vec<(f64, f64)> {
+            forecast
+                .origins
+                .iter()
+                .zip(&q.predicted)
+                .map(|(&origin, levels)| (origin as f64, levels[level][0]))
+                .collect()
+        };
+        let mut outline = edge(upper);
+        outline.extend(edge(lower).into_iter().rev());
+        Some((outline, nominal))
+    });
+    // The y range of what is drawn: the series from a little before the first origin on.
+    let shown = first.saturating_sub((len - first).max(12));
+    let (low, high) = values[shown..]
+        .iter()
+        .copied()
+        .chain(step_one(forecast).into_iter().map(|(_, v)| v))
+        .chain(step_one(&outcome.linear).into_iter().map(|(_, v)| v))
+        .chain(
+            band.iter()
+                .flat_map(|(outline, _)| outline.iter().map(|&(_, v)| v)),
+        )
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    let margin = ((high - low) * 0.06).max(1e-6);
+    let (y_low, y_high) = (low - margin, high + margin);
+
+    let root = BitMapBackend::new(path, (1200, 600)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(format!("backtest: {title}"), ("sans-serif", 20))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(72)
+        .build_cartesian_2d(shown as f64..len as f64, y_low..y_high)
+        .map_err(|e| fail(e.to_string()))?;
+    let label = |x: &f64| {
+        let index = x.round();
+        if index >= 0.0 && (index as usize) < len {
+            outcome.label(index as usize)
+        } else {
+            format!("{index:.0}")
+        }
+    };
+    chart
+        .configure_mesh()
+        .x_desc(match outcome.series.dates {
+            Some(_) => "date",
+            None => "index",
+        })
+        .y_desc(outcome.series.name.as_str())
+        .x_label_formatter(&label)
+        .label_style(("sans-serif", 15))
+        .draw()
+        .map_err(|e| fail(e.to_string()))?;
+    if let Some((outline, nominal)) = band {
+        let fill = PREDICTED.mix(0.25).filled();
+        chart
+            .draw_series([Polygon::new(outline, fill)])
+            .map_err(|e| fail(e.to_string()))?
+            .label(format!("{:.0}% interval (step 1)", 100.0 * nominal))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 24, y + 6)], fill));
+    }
+    let history = values
+        .iter()
+        .enumerate()
+        .skip(shown)
+        .map(|(i, &v)| (i as f64, v));
+    chart
+        .draw_series(LineSeries::new(history, ACTUAL.stroke_width(2)))
+        .map_err(|e| fail(e.to_string()))?
+        .label(outcome.series.name.as_str())
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], ACTUAL.stroke_width(2)));
+    let model_style = PREDICTED.stroke_width(2);
+    chart
+        .draw_series(LineSeries::new(step_one(forecast), model_style))
+        .map_err(|e| fail(e.to_string()))?
+        .label("model (step 1)")
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], model_style));
+    let linear_style = LINEAR.stroke_width(2);
+    chart
+        .draw_series(DashedLineSeries::new(
+            step_one(&outcome.linear),
+            6,
+            4,
+            linear_style,
+        ))
+        .map_err(|e| fail(e.to_string()))?
+        .label("linear baseline (step 1)")
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], linear_style));
+    let refit_style = FUTURE.stroke_width(1);
+    for (number, fold) in outcome.folds.iter().enumerate() {
+        let x = fold.origins[0] as f64 - 0.5;
+        let drawn = chart
+            .draw_series(DashedLineSeries::new(
+                [(x, y_low), (x, y_high)],
+                3,
+                3,
+                refit_style,
+            ))
+            .map_err(|e| fail(e.to_string()))?;
+        if number == 0 {
+            drawn
+                .label("a fold's model starts")
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], refit_style));
+        }
+    }
     chart
         .configure_series_labels()
         .label_font(("sans-serif", 15))

@@ -42,6 +42,7 @@ pub use adam::{AdamBackend, FusedAdamW};
 pub use cell::CellKind;
 pub use lstm_op::{LstmBackend, TrainingBackend};
 pub use regressor::{RecurrentLayer, RecurrentRegressor, RecurrentRegressorConfig};
+pub use step::pinball_loss;
 
 /// Burn's NdArray backend draws every random tensor (and every initialised weight) from one
 /// process-wide generator, and the test harness runs tests in parallel: a test that seeds it and

@@ -24,9 +24,15 @@ pub struct RecurrentRegressorConfig {
     /// Units per layer and direction (hidden state size).
     #[config(default = 50)]
     pub hidden: usize,
-    /// Values predicted per sequence (the linear head's output size).
+    /// Numbers predicted per sequence (the linear head's output size): with
+    /// [`quantiles`](Self::quantiles), `values × quantiles.len()`, grouped by value (value 0's
+    /// quantiles, then value 1's, ...).
     #[config(default = 1)]
     pub outputs: usize,
+    /// Quantile levels in (0, 1), ascending, predicted for each value and trained with the
+    /// pinball loss; empty for one point prediction per value trained with the squared error.
+    #[config(default = "Vec::new()")]
+    pub quantiles: Vec<f64>,
     /// Activation of the cell candidate (and, for LSTM, of the cell state in `h = o · act(c)`).
     #[config(default = "CellActivation::Relu")]
     pub activation: CellActivation,
@@ -150,6 +156,10 @@ pub struct RecurrentRegressor<B: Backend> {
     pub dropout: Dropout,
     /// Maps the last layer's final output to the predictions.
     pub head: Linear<B>,
+    /// The quantile levels of the predictions (see [`RecurrentRegressorConfig::quantiles`]):
+    /// part of the configuration, not of the saved weights.
+    #[module(skip)]
+    pub quantiles: Vec<f64>,
 }
 
 impl RecurrentRegressorConfig {
@@ -245,7 +255,16 @@ impl RecurrentRegressorConfig {
 
     /// Builds the model with Keras' initialisation (see [`keras_init`]) on `device`, drawing from
     /// the backend's random generator: seed it first (`B::seed`) for reproducible weights.
+    ///
+    /// # Panics
+    /// When [`outputs`](Self::outputs) is not a multiple of the number of quantiles.
     pub fn init<B: Backend>(&self, device: &B::Device) -> RecurrentRegressor<B> {
+        assert!(
+            self.quantiles.is_empty() || self.outputs.is_multiple_of(self.quantiles.len()),
+            "{} outputs cannot hold {} quantiles per value",
+            self.outputs,
+            self.quantiles.len()
+        );
         let layers = (0..self.layers)
             .map(|index| self.init_layer(self.layer_input(index), device))
             .collect();
@@ -256,6 +275,7 @@ impl RecurrentRegressorConfig {
             layers,
             dropout: DropoutConfig::new(self.dropout).init(),
             head,
+            quantiles: self.quantiles.clone(),
         }
     }
 
@@ -278,6 +298,10 @@ impl RecurrentRegressorConfig {
         }
         if self.dropout > 0.0 {
             text.push_str(&format!(", dropout {}", self.dropout));
+        }
+        if !self.quantiles.is_empty() {
+            let levels: Vec<String> = self.quantiles.iter().map(f64::to_string).collect();
+            text.push_str(&format!(", quantiles {}", levels.join(" ")));
         }
         text
     }
@@ -305,8 +329,26 @@ impl<B: Backend> RecurrentRegressor<B> {
 impl<B: LstmBackend> RecurrentRegressor<B> {
     /// Predicts from whole sequences.
     ///
-    /// `sequences`: `[batch, steps, input_features]` → `[batch, outputs]`.
+    /// `sequences`: `[batch, steps, input_features]` → `[batch, outputs]`. With quantiles, each
+    /// value's quantiles are ascending by construction: the lowest is the head's output and
+    /// each next one adds the softplus of its own output, so that they never cross.
     pub fn forward(&self, sequences: Tensor<B, 3>) -> Tensor<B, 2> {
+        let raw = self.head_output(sequences);
+        let levels = self.quantiles.len();
+        if levels < 2 {
+            return raw;
+        }
+        let [batch, outputs] = raw.dims();
+        let grouped = raw.reshape([batch, outputs / levels, levels]);
+        let lowest = grouped.clone().narrow(2, 0, 1);
+        let increments = burn::tensor::activation::softplus(grouped.narrow(2, 1, levels - 1), 1.0);
+        Tensor::cat(vec![lowest, increments], 2)
+            .cumsum(2)
+            .reshape([batch, outputs])
+    }
+
+    /// The head's output before the quantiles are ordered: `[batch, outputs]`.
+    fn head_output(&self, sequences: Tensor<B, 3>) -> Tensor<B, 2> {
         let (last_layer, earlier) = self
             .layers
             .split_last()
@@ -332,6 +374,46 @@ mod tests {
     use burn::module::AutodiffModule;
     use burn_autodiff::Autodiff;
     use burn_ndarray::NdArray;
+
+    #[test]
+    fn weights_saved_before_quantiles_existed_still_load() {
+        use burn::record::{FullPrecisionSettings, PrettyJsonFileRecorder, Recorder};
+        let _rng = crate::backend_rng();
+        let device = Default::default();
+        let config = RecurrentRegressorConfig::new().with_hidden(4);
+        let model = config.init::<NdArray>(&device);
+        let recorder = PrettyJsonFileRecorder::<FullPrecisionSettings>::new();
+        let dir = std::env::temp_dir().join(format!("model-record-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temporary directory");
+        let path = dir.join("model");
+        recorder
+            .record(model.clone().into_record(), path.clone())
+            .expect("writable");
+        // The record as the weights of earlier versions hold it: without the `quantiles` key.
+        let file = path.with_extension("json");
+        let mut json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).expect("readable")).expect("JSON");
+        fn remove(value: &mut serde_json::Value, key: &str) -> usize {
+            match value {
+                serde_json::Value::Object(map) => {
+                    usize::from(map.remove(key).is_some())
+                        + map.values_mut().map(|v| remove(v, key)).sum::<usize>()
+                }
+                serde_json::Value::Array(items) => items.iter_mut().map(|v| remove(v, key)).sum(),
+                _ => 0,
+            }
+        }
+        assert_eq!(remove(&mut json, "quantiles"), 1);
+        std::fs::write(&file, json.to_string()).expect("writable");
+        let record = Recorder::<NdArray>::load(&recorder, path, &device).expect("loads");
+        let loaded = config.init::<NdArray>(&device).load_record(record);
+        let _ = std::fs::remove_dir_all(&dir);
+        let inputs = Tensor::<NdArray, 3>::ones([2, 3, 1], &device);
+        assert_eq!(
+            loaded.forward(inputs.clone()).into_data(),
+            model.forward(inputs).into_data()
+        );
+    }
 
     #[test]
     fn forward_maps_sequences_to_outputs() {

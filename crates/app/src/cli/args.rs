@@ -31,6 +31,11 @@ pub enum Command {
     /// Forecast with a run trained on a series (--csv): the test part from every window (rolling
     /// origin) and the values after the end; writes forecast.csv, forecast.png and metrics.json.
     Forecast(ForecastArgs),
+    /// Backtest a series run: forecasts from every origin after --start, each from a model
+    /// trained on the values before it alone (once, or again every --refit-every origins),
+    /// scored overall and per step beside the baselines; writes backtest.csv, backtest.json
+    /// and backtest.png. Takes train's flags.
+    Backtest(BacktestArgs),
     /// Measure training and inference speed on the workloads W1 (the tutorial), W2 and W3.
     Bench(BenchArgs),
     /// Evaluate a saved run: the tutorial's `Loss:` (MSE over the synthetic sequences), or the
@@ -170,6 +175,11 @@ pub struct TrainArgs {
     /// Dropout probability between layers and before the head (training only).
     #[arg(long, default_value_t = 0.0, value_parser = fraction)]
     pub dropout: f64,
+    /// Predict these quantiles of every forecast step (each above 0 and below 1, comma-separated,
+    /// e.g. 0.1,0.5,0.9), trained with the pinball loss; the median is the point forecast and is
+    /// added when missing [default: one point forecast, trained with the squared error].
+    #[arg(long, value_name = "Q,...", value_delimiter = ',', requires = "csv")]
+    pub quantiles: Vec<f64>,
     /// Decoupled weight decay (AdamW); 0 is plain Adam.
     #[arg(long, default_value_t = 0.0, value_parser = non_negative_float)]
     pub weight_decay: f64,
@@ -292,8 +302,31 @@ impl TrainArgs {
                 None => defaults.early_stopping,
             })
             .with_validation_split(self.validation_split);
-        run.with_model(model).with_training(training)
+        let run = run.with_model(model).with_training(training);
+        match self.quantiles.is_empty() {
+            true => run,
+            false => run.with_quantiles(self.quantiles.clone()),
+        }
     }
+}
+
+/// `backtest` options: where the origins lie and how often to train, then train's flags.
+#[derive(Clone, Debug, Args)]
+pub struct BacktestArgs {
+    /// The first forecast origin: the share of the series before it (0.8 backtests the last
+    /// 20%), or a date of --date-column (the first value forecast), or a row without dates.
+    #[arg(long, value_name = "FRACTION|DATE", default_value = "0.8")]
+    pub start: String,
+    /// Steps between forecast origins.
+    #[arg(long, default_value_t = 1, value_parser = at_least_one())]
+    pub stride: usize,
+    /// Train a new model every K origins, on all the values before the first of them
+    /// (expanding window) [default: train once, on the values before --start].
+    #[arg(long, value_name = "K", value_parser = at_least_one())]
+    pub refit_every: Option<usize>,
+    /// The run to backtest: train's flags (--csv and --column at least).
+    #[command(flatten)]
+    pub train: TrainArgs,
 }
 
 /// `plot` options.
@@ -565,6 +598,48 @@ mod tests {
         assert_eq!(config.training.seed, 5);
         let loaded = RunConfig::load_binary(config.to_string().as_bytes()).expect("valid JSON");
         assert_eq!(loaded, config);
+    }
+
+    #[test]
+    fn quantiles_multiply_the_outputs_and_add_the_median() {
+        let series = ["--csv", "series.csv", "--column", "0", "--horizon", "3"];
+        let with = |extra: &[&str]| train_args(&[&series[..], extra].concat()).run_config();
+        let config = with(&["--quantiles", "0.9,0.1"]);
+        assert_eq!(config.quantiles(), [0.1, 0.5, 0.9]);
+        assert_eq!(config.model.outputs, 9);
+        assert!(config.check().is_ok());
+        assert_eq!(with(&[]).model.outputs, 3);
+        assert!(with(&[]).quantiles().is_empty());
+        let refused = |extra: &[&str]| with(extra).check().expect_err("refused").to_string();
+        assert_eq!(
+            refused(&["--quantiles", "0.1,1.5"]),
+            "quantile 1.5 is not between 0 and 1 (both excluded)"
+        );
+        assert_eq!(
+            refused(&["--quantiles", "0.1,0.9,0.1"]),
+            "quantile 0.1 is asked for twice"
+        );
+        let synthetic = RunConfig::tutorial().with_quantiles(vec![0.1, 0.9]);
+        assert_eq!(
+            synthetic.check().expect_err("refused").to_string(),
+            "quantiles are for series runs; the synthetic data is scored by its squared error"
+        );
+        let mut unsorted = with(&["--quantiles", "0.1,0.9"]);
+        unsorted.model.quantiles = vec![0.9, 0.5, 0.1];
+        assert!(unsorted.check().is_err(), "a hand-built descending list");
+        let bare = Cli::try_parse_from(["app", "train", "--quantiles", "0.1"]);
+        assert!(bare.is_err(), "--quantiles needs --csv");
+        let none = Cli::try_parse_from([
+            "app",
+            "train",
+            "--csv",
+            "s.csv",
+            "--column",
+            "0",
+            "--quantiles",
+            "",
+        ]);
+        assert!(none.is_err(), "at least one quantile");
     }
 
     #[test]

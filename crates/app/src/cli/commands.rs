@@ -6,16 +6,20 @@ use std::io::Write;
 use anyhow::{bail, Context, Result};
 use app::artifacts::{write_atomically, ArtifactDir};
 use app::backend::run_on;
+use app::backtest::RunBacktest;
 use app::evaluate::loss_line;
 use app::memory::MemoryUse;
 use app::metrics;
 use app::plot;
 use app::run::{EvaluateSavedRun, ForecastSavedRun};
+use app::{Backtest, BacktestConfig, BacktestStart};
 use app::{DataSource, ForecastOutcome, RunConfig, RunOutcome, SavedRun, StopHandle, StopReason};
 use app::{TrainReport, Training};
 use data::{SyntheticConfig, SyntheticDataset};
 
-use super::args::{Cli, Command, DatasetArgs, EvaluateArgs, ForecastArgs, PlotArgs, TrainArgs};
+use super::args::{
+    BacktestArgs, Cli, Command, DatasetArgs, EvaluateArgs, ForecastArgs, PlotArgs, TrainArgs,
+};
 use super::dashboard::Progress;
 use super::interrupt::{self, Interrupted};
 use super::output::say;
@@ -27,6 +31,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Evaluate(args) => evaluate(&args),
         Command::Plot(args) => plot(&args),
         Command::Forecast(args) => forecast(&args),
+        Command::Backtest(args) => backtest(&args),
         Command::Bench(args) => super::bench::run(&args),
         Command::Dataset(args) => dataset(&args),
     }
@@ -269,6 +274,16 @@ fn forecast(args: &ForecastArgs) -> Result<()> {
         future.len(),
         future.join(", ")
     );
+    if let Some(quantiles) = &outcome.forecast.quantiles {
+        for (low, high, nominal) in app::metrics::central_intervals(&quantiles.levels) {
+            let bounds: Vec<String> = quantiles.future[low]
+                .iter()
+                .zip(&quantiles.future[high])
+                .map(|(lo, hi)| format!("{lo:.3} to {hi:.3}"))
+                .collect();
+            say!("  {:.0}% interval: {}", 100.0 * nominal, bounds.join(", "));
+        }
+    }
 
     let artifacts = run.artifacts();
     let table = artifacts.forecast_table_path();
@@ -277,6 +292,81 @@ fn forecast(args: &ForecastArgs) -> Result<()> {
     let figure = artifacts.forecast_plot_path();
     plot::forecast(&figure, &outcome, &title)?;
     for path in [table, artifacts.metrics_path(), figure] {
+        say!("Wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn backtest(args: &BacktestArgs) -> Result<()> {
+    let train = &args.train;
+    let Some(csv) = &train.series.csv else {
+        bail!("backtest needs a series: give --csv FILE and --column COL");
+    };
+    if train.resume {
+        bail!("backtest trains new models; --resume does not apply to it");
+    }
+    let config = train.run_config();
+    app::backend::check_device_limits(train.backend, &config)?;
+    app::memory::check_run(&config, MemoryUse::Training, 0)?;
+    app::memory::check_file(csv)?;
+    let artifacts = ArtifactDir::create(&train.artifact_dir)?;
+    let plan = BacktestConfig::new(BacktestStart::parse(&args.start))
+        .with_stride(args.stride)
+        .with_refit_every(args.refit_every);
+    say!(
+        "Backtesting {} on {}, origins from --start {} on, {} step(s) apart, {}",
+        describe(&config),
+        csv.display(),
+        args.start,
+        args.stride,
+        match args.refit_every {
+            Some(k) => format!("a new model every {k} origin(s)"),
+            None => "one model trained before the start".to_string(),
+        }
+    );
+    let title = describe(&config);
+    let stop = StopHandle::new();
+    let backtest = Backtest::new(config, plan)
+        .with_stop_handle(stop.clone())
+        .with_progress(|fold, number, folds| {
+            say!(
+                "fold {number}/{folds}: trained on the {} values before {} ({} epochs, {:.1} s), \
+                 forecast {} origin(s) from {} to {}",
+                fold.trained_on,
+                fold.first_label,
+                fold.epochs,
+                fold.seconds,
+                fold.origins.len(),
+                fold.first_label,
+                fold.last_label
+            )
+        });
+    interrupt::arm(&stop);
+    let outcome = run_on(train.backend, RunBacktest(backtest));
+    interrupt::disarm();
+    let outcome = outcome?;
+    let overall = &outcome.overall;
+    say!(
+        "Backtest: {} forecasts of {} step(s) from {} on, in the units of '{}':",
+        overall.forecasts,
+        overall.horizon,
+        outcome.label(outcome.forecast.origins[0]),
+        outcome.series.name
+    );
+    say!("{}", metrics::table(overall).trim_end());
+    if overall.horizon > 1 {
+        say!("{}", metrics::step_table(&outcome.per_step).trim_end());
+    }
+    let root = artifacts.root();
+    let (table, report, figure) = (
+        root.join("backtest.csv"),
+        root.join("backtest.json"),
+        root.join("backtest.png"),
+    );
+    outcome.write_table(&table)?;
+    outcome.write_report(&report)?;
+    plot::backtest(&figure, &outcome, &title)?;
+    for path in [table, report, figure] {
         say!("Wrote {}", path.display());
     }
     Ok(())

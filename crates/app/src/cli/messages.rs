@@ -56,6 +56,15 @@ pub fn render(error: &Error) -> String {
         Error::SeasonalDifferenceWithoutSeason => {
             "--seasonal-difference needs --season (e.g. --season 12 for monthly data)".to_string()
         }
+        Error::BacktestFold { source, .. } if matches!(**source, Error::SeriesTooShort { .. }) => {
+            format!(
+                "{}; give a later --start, or a smaller --window or --horizon",
+                chain(error)
+            )
+        }
+        Error::QuantileOutOfRange { .. } | Error::RepeatedQuantile { .. } => {
+            format!("{error}; give --quantiles distinct levels such as 0.1,0.9")
+        }
         Error::NotPositive { .. } => format!(
             "{error}; use --transform none, or --transform auto, which takes the log only of \
              positive series"
