@@ -177,7 +177,10 @@ impl<B: TrainingBackend> EpochLoop<B> {
             &monitored(history),
         );
         self.rate.set(rate);
-        B::seed(&self.device, epoch_seed(self.plan.seed, epoch));
+        {
+            let _turn = crate::train::backend_rng_turn();
+            B::seed(&self.device, epoch_seed(self.plan.seed, epoch));
+        }
         self.train_items.shuffle_for(self.plan.seed, epoch);
         rate
     }

@@ -422,6 +422,16 @@ pub(crate) struct FitStorage<'a, B: TrainingBackend> {
 ///
 /// Returns the model to keep (the last epoch's, the best one under early stopping, the last
 /// complete one after a stop or divergence) and how the loop ended.
+/// A turn at the backend's random generator. Burn's NdArray backend keeps one generator per
+/// process, and seeding it resets it for every thread: runs trained on several threads at once
+/// (tests, a caller's parallel folds) seed and draw in turns, so that none draws from another's
+/// seed. (Dropout masks drawn during an epoch are not covered: a run with dropout is
+/// reproducible alone, not beside another.)
+pub(crate) fn backend_rng_turn() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 pub(crate) fn fit<B: TrainingBackend>(
     config: &RunConfig,
     data: FitData,
@@ -432,8 +442,11 @@ pub(crate) fn fit<B: TrainingBackend>(
 ) -> (RecurrentRegressor<B::InnerBackend>, LoopOutcome) {
     let training = &config.training;
     // Seed before initialising, so that the same seed gives the same weights.
-    B::seed(device, u64::from(training.seed));
-    let model = config.model.init::<B>(device);
+    let model = {
+        let _turn = backend_rng_turn();
+        B::seed(device, u64::from(training.seed));
+        config.model.init::<B>(device)
+    };
 
     let batcher = SequenceBatcher::new(data.steps, config.model.input_features);
     let train_items = EpochShuffled::new(data.train_items);
