@@ -574,13 +574,33 @@ fn each_backtest_fold_sees_only_its_past() {
 fn a_backtest_trained_once_forecasts_every_origin_with_one_model() {
     use app::{Backtest, BacktestConfig, BacktestStart};
     let (config, values) = air_backtest_config();
-    let outcome = Backtest::new(config, BacktestConfig::new(BacktestStart::Fraction(0.9)))
-        .with_series(values)
-        .run::<B>(&Default::default())
-        .expect("backtests");
+    let outcome = Backtest::new(
+        config.clone(),
+        BacktestConfig::new(BacktestStart::Fraction(0.9)),
+    )
+    .with_series(values.clone())
+    .run::<B>(&Default::default())
+    .expect("backtests");
     // round(144 · 0.9) = 130: origins 130 to 141.
     assert_eq!(outcome.folds.len(), 1);
     assert_eq!(outcome.forecast.origins, (130..=141).collect::<Vec<_>>());
     assert_eq!(outcome.folds[0].trained_on, 130);
     assert_eq!(outcome.per_step.len(), 3);
+    // It is `train` with the last 10% as its test part: the same model, the same scores.
+    let mut config = config;
+    if let app::DataSource::Series(series) = &mut config.data {
+        series.test_fraction = 0.1;
+    }
+    let trained = Training::new(config)
+        .with_series(values)
+        .run::<B>(&Default::default())
+        .expect("trains");
+    let metrics = &trained
+        .report
+        .outcome
+        .as_ref()
+        .and_then(|o| o.forecast())
+        .expect("a series run")
+        .metrics;
+    assert_eq!(metrics, &outcome.overall);
 }
