@@ -340,11 +340,15 @@ impl<B: LstmBackend> RecurrentRegressor<B> {
         }
         let [batch, outputs] = raw.dims();
         let grouped = raw.reshape([batch, outputs / levels, levels]);
-        let lowest = grouped.clone().narrow(2, 0, 1);
-        let increments = burn::tensor::activation::softplus(grouped.narrow(2, 1, levels - 1), 1.0);
-        Tensor::cat(vec![lowest, increments], 2)
-            .cumsum(2)
-            .reshape([batch, outputs])
+        let mut quantile = grouped.clone().narrow(2, 0, 1);
+        let mut ascending = Vec::with_capacity(levels);
+        for level in 1..levels {
+            let step = burn::tensor::activation::softplus(grouped.clone().narrow(2, level, 1), 1.0);
+            ascending.push(quantile.clone());
+            quantile = quantile + step;
+        }
+        ascending.push(quantile);
+        Tensor::cat(ascending, 2).reshape([batch, outputs])
     }
 
     /// The head's output before the quantiles are ordered: `[batch, outputs]`.
