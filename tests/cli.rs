@@ -1431,6 +1431,11 @@ mod series {
             );
             assert_clean_error(&output, expected);
             assert_eq!(text(&output.stderr).lines().count(), 1, "{name}: one line");
+            if *name != "short.csv" {
+                // Read before anything is printed or made (the length is checked later).
+                assert_eq!(text(&output.stdout), "", "{name}");
+                assert!(!work.path().join("artifacts").exists(), "{name}");
+            }
         }
         let output = app(
             &["train", "--csv", "missing.csv", "--column", "v"],

@@ -59,14 +59,21 @@ fn train(args: &TrainArgs) -> Result<()> {
     // A run too large for the GPU or this machine is refused before its directory is made.
     app::backend::check_device_limits(args.backend, &config)?;
     app::memory::check_run(&config, MemoryUse::Training, 0)?;
-    if let DataSource::Series(series) = &config.data {
-        app::memory::check_file(&series.csv)?;
-    }
+    // The CSV file is read (and its columns checked) before anything is printed or made, so
+    // that a bad file or column is the only line.
+    let series = match &config.data {
+        DataSource::Series(series) => Some(app::forecast::read_series(series, &series.csv)?),
+        DataSource::Synthetic(_) => None,
+    };
     // Before anything is printed, so that an unusable directory is the only line.
     ArtifactDir::create(&args.artifact_dir)?;
     print_header(&config);
     let stop = StopHandle::new();
-    let training = Training::new(config.clone())
+    let mut training = Training::new(config.clone());
+    if let Some(series) = series {
+        training = training.with_series(series);
+    }
+    let training = training
         .with_artifact_dir(&args.artifact_dir)
         .with_resume(args.resume)
         .with_stop_handle(stop.clone())
@@ -308,7 +315,10 @@ fn backtest(args: &BacktestArgs) -> Result<()> {
     let config = train.run_config();
     app::backend::check_device_limits(train.backend, &config)?;
     app::memory::check_run(&config, MemoryUse::Training, 0)?;
-    app::memory::check_file(csv)?;
+    let DataSource::Series(series_config) = &config.data else {
+        bail!("backtest needs a series: give --csv FILE and --column COL");
+    };
+    let series = app::forecast::read_series(series_config, &series_config.csv)?;
     let artifacts = ArtifactDir::create(&train.artifact_dir)?;
     let plan = BacktestConfig::new(BacktestStart::parse(&args.start))
         .with_stride(args.stride)
@@ -327,6 +337,7 @@ fn backtest(args: &BacktestArgs) -> Result<()> {
     let title = describe(&config);
     let stop = StopHandle::new();
     let backtest = Backtest::new(config, plan)
+        .with_series(series)
         .with_stop_handle(stop.clone())
         .with_progress(|fold, number, folds| {
             say!(
