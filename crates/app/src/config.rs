@@ -283,7 +283,8 @@ impl RunConfig {
     /// value, trained with the pinball loss (a series run only). The levels are sorted and the
     /// median is added when missing, because it is the point forecast that the metrics and
     /// plots use; an empty list goes back to point forecasts. [`check`](Self::check) refuses a
-    /// level outside (0, 1) or one given twice.
+    /// level outside (0, 1) or one given twice. The levels live in the model configuration:
+    /// call this after [`with_model`](Self::with_model), which replaces them.
     pub fn with_quantiles(mut self, mut levels: Vec<f64>) -> Self {
         if !levels.is_empty() && !levels.contains(&0.5) {
             levels.push(0.5);
