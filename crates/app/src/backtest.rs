@@ -245,7 +245,7 @@ impl Backtest {
                 .run::<B>(device)
                 .map_err(|source| Error::BacktestFold {
                     fold: number + 1,
-                    origin: label(&series, first),
+                    origin: forecast::row_label(&series, first),
                     source: Box::new(source),
                 })?;
             if trained.report.stop == crate::StopReason::Interrupted {
@@ -287,8 +287,8 @@ impl Backtest {
             }
             let fold = Fold {
                 origins: origins.clone(),
-                first_label: label(&series, first),
-                last_label: label(&series, origins[origins.len() - 1]),
+                first_label: forecast::row_label(&series, first),
+                last_label: forecast::row_label(&series, origins[origins.len() - 1]),
                 trained_on: first,
                 epochs: trained.report.history.len(),
                 seconds: began.elapsed().as_secs_f64(),
@@ -339,14 +339,6 @@ fn truncated(series: &TimeSeries, len: usize) -> TimeSeries {
     cut
 }
 
-/// Row `index`'s date, or the index itself without dates.
-fn label(series: &TimeSeries, index: usize) -> String {
-    match &series.dates {
-        Some(dates) if index < dates.len() => dates[index].clone(),
-        _ => index.to_string(),
-    }
-}
-
 /// `backtest.json`: the folds and the scores.
 #[derive(Serialize)]
 struct BacktestReport<'a> {
@@ -384,7 +376,7 @@ struct BacktestRow<'a> {
 impl BacktestOutcome {
     /// Row `index`'s date, or the index itself without dates.
     pub fn label(&self, index: usize) -> String {
-        label(&self.series, index)
+        forecast::row_label(&self.series, index)
     }
 
     /// Writes `backtest.csv` into `path`: one row per fold, origin and step, with the model's
@@ -398,21 +390,7 @@ impl BacktestOutcome {
             .quantiles
             .as_ref()
             .map_or(&[][..], |q| &q.levels[..]);
-        let mut header: Vec<String> = [
-            "fold",
-            "origin",
-            "step",
-            "date",
-            "actual",
-            "forecast",
-            "naive",
-            "seasonal_naive",
-            "linear",
-        ]
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
-        header.extend(levels.iter().map(|level| format!("q{level}")));
+        let header = forecast::table_header(&["fold"], levels);
         let mut fold_of = Vec::new();
         for (number, fold) in self.folds.iter().enumerate() {
             fold_of.extend(std::iter::repeat_n(number + 1, fold.origins.len()));

@@ -314,10 +314,15 @@ impl PreparedSeries {
 
     /// The date (or index) of point `index`, for tables and axes.
     pub fn label(&self, index: usize) -> String {
-        match &self.series.dates {
-            Some(dates) if index < dates.len() => dates[index].clone(),
-            _ => index.to_string(),
-        }
+        row_label(&self.series, index)
+    }
+}
+
+/// The date of row `index` of `series`, or the index itself without dates (or past its end).
+pub(crate) fn row_label(series: &TimeSeries, index: usize) -> String {
+    match &series.dates {
+        Some(dates) if index < dates.len() => dates[index].clone(),
+        _ => index.to_string(),
     }
 }
 
@@ -551,7 +556,7 @@ pub fn score_forecasts(
     }
 }
 
-/// The columns of `forecast.csv` before the quantiles'.
+/// The columns of `forecast.csv` (and of `backtest.csv`, after its `fold`) before the quantiles'.
 const TABLE_COLUMNS: [&str; 8] = [
     "origin",
     "step",
@@ -562,6 +567,17 @@ const TABLE_COLUMNS: [&str; 8] = [
     "seasonal_naive",
     "linear",
 ];
+
+/// A forecast table's header: `first` columns, the forecasters' columns, then one column per
+/// quantile level (`q0.1`, ...).
+pub(crate) fn table_header(first: &[&str], levels: &[f64]) -> Vec<String> {
+    first
+        .iter()
+        .chain(&TABLE_COLUMNS)
+        .map(|column| column.to_string())
+        .chain(levels.iter().map(|level| format!("q{level}")))
+        .collect()
+}
 
 /// One row of `forecast.csv`; serialised as a record after its header.
 #[derive(Serialize)]
@@ -598,8 +614,7 @@ pub fn write_table(
         Some(q) => (&q.levels, q.predicted.iter().chain([&q.future]).collect()),
         None => (&[], vec![&no_quantiles; forecast.origins.len() + 1]),
     };
-    let mut header: Vec<String> = TABLE_COLUMNS.iter().map(|c| c.to_string()).collect();
-    header.extend(levels.iter().map(|level| format!("q{level}")));
+    let header = table_header(&[], levels);
     write_atomically(path, |file| {
         let mut csv = csv::WriterBuilder::new()
             .has_headers(false)
