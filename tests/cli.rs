@@ -1002,7 +1002,7 @@ mod series {
         assert!(output.status.success(), "{}", text(&output.stderr));
         let stdout = text(&output.stdout);
         assert!(
-            stdout.contains("(target 'temp_max', features 'temp_min', 'precipitation', 'wind')"),
+            stdout.contains("(target 'temp_max'; features 'temp_min', 'precipitation', 'wind')"),
             "{stdout}"
         );
         let config: serde_json::Value = serde_json::from_str(

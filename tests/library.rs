@@ -437,6 +437,7 @@ fn quantiles_learn_the_spread_of_the_noise_from_code() {
         values,
         features: Vec::new(),
         dates: None,
+        times: None,
         delimiter: b',',
     };
     let config = RunConfig::series(

@@ -336,6 +336,9 @@ fn truncated(series: &TimeSeries, len: usize) -> TimeSeries {
     if let Some(dates) = &mut cut.dates {
         dates.truncate(len);
     }
+    if let Some(times) = &mut cut.times {
+        times.truncate(len);
+    }
     cut
 }
 
@@ -484,6 +487,7 @@ mod tests {
             values: (0..len).map(|i| i as f64).collect(),
             features: Vec::new(),
             dates: dates.then(|| (0..len).map(|i| format!("d{i}")).collect()),
+            times: None,
             delimiter: b',',
         }
     }

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use burn::config::Config;
 use data::{
-    ColumnRef, FillPolicy, ScaleKind, Scaler, SeriesCsvOptions, SeriesTransform, SyntheticConfig,
-    TransformRequest, WindowSpec,
+    CalendarFeature, ColumnRef, FillPolicy, ScaleKind, Scaler, SeriesCsvOptions, SeriesTransform,
+    SyntheticConfig, TransformRequest, WindowSpec,
 };
 use model::RecurrentRegressorConfig;
 use serde::{Deserialize, Serialize};
@@ -97,8 +97,18 @@ pub struct SeriesConfig {
     /// training part like the target, without the target's power transform or differences.
     #[config(default = "Vec::new()")]
     pub features: Vec<ColumnRef>,
-    /// The scaling of each feature, fitted by training on the training part (the same kind as
-    /// the target's); empty until training fits them.
+    /// Columns whose values are known ahead (planned promotions, holidays, a weather forecast):
+    /// the model reads them over its window like the features and, beyond its origin, over the
+    /// horizon it forecasts ([`SeriesConfig::steps`]). Forecasting past the end of the file needs
+    /// their values for the horizon after it. Scaled like the features.
+    #[config(default = "Vec::new()")]
+    pub future_features: Vec<ColumnRef>,
+    /// Calendar inputs computed from the date column (which must then hold dates), each as a
+    /// sine and cosine pair ([`CalendarFeature::encode`]), known ahead like the future features.
+    #[config(default = "Vec::new()")]
+    pub calendar: Vec<CalendarFeature>,
+    /// The scaling of each feature and then of each future feature, fitted by training on the
+    /// training part (the same kind as the target's); empty until training fits them.
     #[config(default = "Vec::new()")]
     pub feature_scalers: Vec<Scaler>,
     /// The date (or label) column, if any, for plot axes and forecast tables.
@@ -157,15 +167,37 @@ impl SeriesConfig {
     pub fn csv_options(&self) -> SeriesCsvOptions {
         SeriesCsvOptions {
             column: self.column.clone(),
-            features: self.features.clone(),
+            features: self
+                .features
+                .iter()
+                .chain(&self.future_features)
+                .cloned()
+                .collect(),
             date_column: self.date_column.clone(),
             fill: self.fill,
+            parse_dates: !self.calendar.is_empty(),
         }
     }
 
-    /// Values the model reads per step: the target's and each feature's.
+    /// The inputs known ahead at each step: each future feature, and two per calendar feature.
+    pub fn known_inputs(&self) -> usize {
+        self.future_features.len() + 2 * self.calendar.len()
+    }
+
+    /// Values the model reads per step: the target's, each feature's, then the inputs known
+    /// ahead and, when there are any, a flag that is 1 on the steps after the origin.
     pub fn input_features(&self) -> usize {
-        1 + self.features.len()
+        let known = self.known_inputs();
+        1 + self.features.len() + known + usize::from(known > 0)
+    }
+
+    /// Steps per model input: the window, and with inputs known ahead the horizon after it, on
+    /// whose steps the target and the features read 0 (unknown) and the flag 1.
+    pub fn steps(&self) -> usize {
+        match self.known_inputs() {
+            0 => self.window,
+            _ => self.window + self.horizon,
+        }
     }
 
     /// The window shape.
@@ -193,7 +225,7 @@ pub enum DataSource {
 #[derive(Config, Debug, PartialEq)]
 pub struct RunConfig {
     /// Layout version of this file; bumped when a field changes meaning.
-    #[config(default = 6)]
+    #[config(default = 7)]
     pub format_version: u32,
     /// The network.
     pub model: RecurrentRegressorConfig,
@@ -205,12 +237,12 @@ pub struct RunConfig {
 
 impl RunConfig {
     /// The `format_version` this build writes and reads.
-    pub const FORMAT_VERSION: u32 = 6;
+    pub const FORMAT_VERSION: u32 = 7;
 
     /// The oldest `format_version` this build still reads: version 3 had no target transforms,
     /// so its series runs load with the identity transform; versions 3 and 4 had no feature
     /// columns, so their series runs read the target alone; versions before 6 had no quantiles,
-    /// so their models predict points.
+    /// so their models predict points; versions before 7 had no inputs known ahead.
     pub const OLDEST_FORMAT_VERSION: u32 = 3;
 
     /// Upgrades a `config.json` of a version from [`RunConfig::OLDEST_FORMAT_VERSION`] on to this
@@ -226,7 +258,7 @@ impl RunConfig {
                 series.entry("transform").or_insert(request);
                 series.entry("fitted_transform").or_insert(fitted);
             }
-            for empty in ["features", "feature_scalers"] {
+            for empty in ["features", "feature_scalers", "future_features", "calendar"] {
                 series
                     .entry(empty)
                     .or_insert(serde_json::Value::Array(Vec::new()));
@@ -324,6 +356,18 @@ impl RunConfig {
                     levels: levels.clone(),
                 },
             });
+        }
+        if let DataSource::Series(series) = &self.data {
+            if !series.calendar.is_empty() && series.date_column.is_none() {
+                return Err(Error::CalendarWithoutDates);
+            }
+            let calendar = &series.calendar;
+            if let Some(index) = (1..calendar.len()).find(|&i| calendar[..i].contains(&calendar[i]))
+            {
+                return Err(Error::RepeatedCalendarFeature {
+                    feature: calendar[index].name(),
+                });
+            }
         }
         let features = match &self.data {
             DataSource::Synthetic(synthetic) => synthetic.features,

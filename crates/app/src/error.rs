@@ -86,6 +86,26 @@ pub enum Error {
         /// The data's number.
         expected: usize,
     },
+    /// Calendar inputs asked for without a date column to compute them from.
+    #[error("calendar inputs are computed from the dates: give a date column (--date-column)")]
+    CalendarWithoutDates,
+    /// A calendar input asked for twice.
+    #[error("calendar input {feature} is asked for twice")]
+    RepeatedCalendarFeature {
+        /// Its name.
+        feature: &'static str,
+    },
+    /// Forecasting past the end of the series without the inputs known ahead for its horizon.
+    #[error("forecasting the {rows} value(s) after the end of the series needs {what}")]
+    FutureInputsMissing {
+        /// Values forecast after the end (the horizon).
+        rows: usize,
+        /// What is missing, and how to give it.
+        what: String,
+    },
+    /// A file of future values given to a run that reads no future features.
+    #[error("the run reads no future features, so it needs no file of future values")]
+    NoFutureFeatures,
     /// Quantiles asked for on the synthetic data, whose evaluation is the tutorial's MSE.
     #[error("quantiles are for series runs; the synthetic data is scored by its squared error")]
     QuantilesOnSyntheticData,
@@ -160,7 +180,7 @@ pub enum Error {
         /// The fold being trained.
         fold: usize,
     },
-    /// A series configuration names feature columns    /// A series configuration names feature columns whose scalers training has not fitted
+    /// A series configuration names feature columns whose scalers training has not fitted
     /// (a configuration built by hand and forecast without training).
     #[error(
         "the run has {features} feature column(s) but {fitted} fitted feature scaler(s); \

@@ -3,12 +3,12 @@
 
 use std::path::Path;
 
-use burn::data::dataset::Dataset;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use data::{
-    load_csv, ChronologicalSplit, NotPositive, Scaler, SequenceItem, SeriesTransform, Stages,
-    TimeSeries, TransformDecision, WindowDataset, WindowSpec,
+    continue_dates, load_csv, parse_date, ChronologicalSplit, Column, NotPositive, Scaler,
+    SequenceItem, SeriesCsvOptions, SeriesTransform, Stages, TimeSeries, TransformDecision,
+    WindowSpec,
 };
 use model::LstmBackend;
 use model::RecurrentRegressor;
@@ -43,12 +43,44 @@ pub struct PreparedSeries {
     pub scaled: Vec<f64>,
     /// Each feature column in training units (scaled, not transformed), as long as `scaled`.
     pub scaled_features: Vec<Vec<f64>>,
+    /// Each input known ahead in training units: the future features (scaled like the
+    /// features), then each calendar feature's sine and cosine. Each is as long as `scaled`,
+    /// plus the horizon after the end of the series once its values there are known (the
+    /// calendar's from the dates continued, the future features' from
+    /// [`with_future`](Self::with_future)).
+    pub known: Vec<Vec<f64>>,
+    /// The future features' names, for messages.
+    pub future_feature_names: Vec<String>,
 }
 
 /// Reads the run's value, feature and date columns from `csv`.
 pub fn read_series(config: &SeriesConfig, csv: &Path) -> Result<TimeSeries> {
     crate::memory::check_file(csv)?;
     Ok(load_csv(csv, &config.csv_options())?)
+}
+
+/// Reads the run's future feature columns from `csv`, a file of their values after the end of
+/// the series (its first rows are the first steps after the end; other columns are ignored),
+/// for [`PreparedSeries::with_future`]. Missing values are handled as the run's `fill` says.
+pub fn read_future(config: &SeriesConfig, csv: &Path) -> Result<Vec<Column>> {
+    let Some((first, rest)) = config.future_features.split_first() else {
+        return Err(Error::NoFutureFeatures);
+    };
+    crate::memory::check_file(csv)?;
+    let options = SeriesCsvOptions {
+        column: first.clone(),
+        features: rest.to_vec(),
+        date_column: None,
+        fill: config.fill,
+        parse_dates: false,
+    };
+    let columns = load_csv(csv, &options)?;
+    Ok(std::iter::once(Column {
+        name: columns.name,
+        values: columns.values,
+    })
+    .chain(columns.features)
+    .collect())
 }
 
 /// The run's split of `series`.
@@ -242,12 +274,40 @@ impl PreparedSeries {
             .iter()
             .map(|&v| scaler.transform(v))
             .collect();
-        let scaled_features = series
+        let mut scaled_features: Vec<Vec<f64>> = series
             .features
             .iter()
             .zip(&config.feature_scalers)
             .map(|(column, scaler)| column.values.iter().map(|&v| scaler.transform(v)).collect())
             .collect();
+        let mut known = scaled_features.split_off(config.features.len().min(scaled_features.len()));
+        let future_feature_names = series.features
+            [config.features.len().min(series.features.len())..]
+            .iter()
+            .map(|column| column.name.clone())
+            .collect();
+        if !config.calendar.is_empty() {
+            let times = match (&series.times, &series.dates) {
+                (Some(times), _) => times.clone(),
+                (None, Some(dates)) => dates
+                    .iter()
+                    .map(|date| parse_date(date))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or(Error::CalendarWithoutDates)?,
+                (None, None) => return Err(Error::CalendarWithoutDates),
+            };
+            // The dates after the end, when the last two dates tell them.
+            let after = continue_dates(&times, spec.horizon).unwrap_or_default();
+            for feature in &config.calendar {
+                let pairs: Vec<[f64; 2]> = times
+                    .iter()
+                    .chain(&after)
+                    .map(|&time| feature.encode(time))
+                    .collect();
+                known.push(pairs.iter().map(|pair| pair[0]).collect());
+                known.push(pairs.iter().map(|pair| pair[1]).collect());
+            }
+        }
         Ok(Self {
             series,
             split,
@@ -257,12 +317,102 @@ impl PreparedSeries {
             stages,
             scaled,
             scaled_features,
+            known,
+            future_feature_names,
         })
     }
 
-    /// Values the model reads per step: the target's and each feature's.
+    /// The same series with the future features' values over the horizon after its end, read
+    /// with [`read_future`] (or built: one column per future feature, in the run's order, each
+    /// holding at least the horizon's values), scaled as the run's training fitted them.
+    pub fn with_future(mut self, columns: &[Column], config: &SeriesConfig) -> Result<Self> {
+        let future_features = self.future_feature_names.len();
+        if future_features == 0 {
+            return Err(Error::NoFutureFeatures);
+        }
+        let (len, horizon) = (self.scaled.len(), self.spec.horizon);
+        let rows = columns.iter().map(|c| c.values.len()).min().unwrap_or(0);
+        if columns.len() != future_features || rows < horizon {
+            return Err(Error::FutureInputsMissing {
+                rows: horizon,
+                what: format!(
+                    "{horizon} row(s) of {} after it, and the file of future values has {}",
+                    self.quoted_future_features(),
+                    match columns.len() == future_features {
+                        true => format!("{rows}"),
+                        false => format!("{} column(s)", columns.len()),
+                    }
+                ),
+            });
+        }
+        let scalers = &config.feature_scalers[config.features.len()..];
+        for ((known, column), scaler) in self.known.iter_mut().zip(columns).zip(scalers) {
+            known.truncate(len);
+            known.extend(
+                column.values[..horizon]
+                    .iter()
+                    .map(|&v| scaler.transform(v)),
+            );
+        }
+        Ok(self)
+    }
+
+    fn quoted_future_features(&self) -> String {
+        let names: Vec<String> = self
+            .future_feature_names
+            .iter()
+            .map(|name| format!("'{name}'"))
+            .collect();
+        names.join(", ")
+    }
+
+    /// Whether the inputs known ahead are there for the horizon after the end of the series
+    /// (always, for a run without any), so that it can be forecast.
+    pub fn future_ready(&self) -> bool {
+        let needed = self.scaled.len() + self.spec.horizon;
+        self.known.iter().all(|column| column.len() >= needed)
+    }
+
+    /// [`Error::FutureInputsMissing`], saying what is missing, unless
+    /// [`future_ready`](Self::future_ready).
+    pub fn check_future(&self) -> Result<()> {
+        if self.future_ready() {
+            return Ok(());
+        }
+        let needed = self.scaled.len() + self.spec.horizon;
+        let features_missing = self.known[..self.future_feature_names.len()]
+            .iter()
+            .any(|column| column.len() < needed);
+        let what = match features_missing {
+            true => format!(
+                "the values of {} for them: give a file with those columns whose first {} \
+                 row(s) follow the series (forecast --future-csv FILE)",
+                self.quoted_future_features(),
+                self.spec.horizon
+            ),
+            false => "their dates for the calendar inputs, which continue the step between the \
+                      last two dates; those two do not increase"
+                .to_string(),
+        };
+        Err(Error::FutureInputsMissing {
+            rows: self.spec.horizon,
+            what,
+        })
+    }
+
+    /// Values the model reads per step: the target's, each feature's, each input known ahead
+    /// and, with any of those, the flag of the steps after the origin.
     pub fn input_features(&self) -> usize {
-        1 + self.scaled_features.len()
+        let known = self.known.len();
+        1 + self.scaled_features.len() + known + usize::from(known > 0)
+    }
+
+    /// Steps per model input: the window, then with inputs known ahead the horizon.
+    pub fn steps(&self) -> usize {
+        match self.known.len() {
+            0 => self.spec.window,
+            _ => self.spec.window + self.spec.horizon,
+        }
     }
 
     /// The training forecasts, in training units: targets and inputs in the training part.
@@ -282,13 +432,31 @@ impl PreparedSeries {
     }
 
     /// The model's inputs for the forecast at `origin` (the index of its first predicted value,
-    /// up to the series' length): the `window` steps before it, in training units, each step the
-    /// target's value and then each feature's (`[window, input_features]`, row-major).
+    /// up to the series' length), in training units, `[steps, input_features]` row-major: the
+    /// `window` steps before it, each the target's value, each feature's, each input known
+    /// ahead and (with any of those) a 0 flag; then, with inputs known ahead, the `horizon`
+    /// steps from the origin on, each a 0 for the target and for every feature (unknown
+    /// there), the inputs known ahead, and a 1 flag. From the end of the series the inputs
+    /// known ahead must be there for the horizon ([`future_ready`](Self::future_ready)).
     pub fn input(&self, origin: usize) -> Vec<f64> {
-        let mut input = Vec::with_capacity(self.spec.window * self.input_features());
-        for index in origin - self.spec.window..origin {
+        let WindowSpec { window, horizon } = self.spec;
+        let has_known = !self.known.is_empty();
+        let mut input = Vec::with_capacity(self.steps() * self.input_features());
+        for index in origin - window..origin {
             input.push(self.scaled[index]);
             input.extend(self.scaled_features.iter().map(|feature| feature[index]));
+            if has_known {
+                input.extend(self.known.iter().map(|known| known[index]));
+                input.push(0.0);
+            }
+        }
+        if has_known {
+            for index in origin..origin + horizon {
+                input.push(0.0);
+                input.extend(self.scaled_features.iter().map(|_| 0.0));
+                input.extend(self.known.iter().map(|known| known[index]));
+                input.push(1.0);
+            }
         }
         input
     }
@@ -301,15 +469,20 @@ impl PreparedSeries {
     }
 
     fn items(&self, part: std::ops::Range<usize>) -> Vec<SequenceItem> {
-        let features: Vec<&[f64]> = self.scaled_features.iter().map(Vec::as_slice).collect();
-        let dataset = WindowDataset::with_features(
-            &self.scaled,
-            &features,
-            part,
-            self.transform.warm_up(),
-            self.spec,
-        );
-        (0..dataset.len()).filter_map(|i| dataset.get(i)).collect()
+        self.origins(part)
+            .map(|origin| SequenceItem {
+                input: self.input(origin),
+                target: self.scaled[origin..origin + self.spec.horizon].to_vec(),
+            })
+            .collect()
+    }
+
+    /// The test origins, then the end of the series when it can be forecast
+    /// ([`future_ready`](Self::future_ready)).
+    fn forecast_origins(&self) -> Vec<usize> {
+        let origins = self.origins(self.split.test.clone());
+        let end = self.future_ready().then_some(self.scaled.len());
+        origins.chain(end).collect()
     }
 
     /// The date (or index) of point `index`, for tables and axes.
@@ -333,7 +506,8 @@ pub struct SeriesForecast {
     pub origins: Vec<usize>,
     /// For each origin, `horizon` predicted values (with quantiles, the median's).
     pub predicted: Vec<Vec<f64>>,
-    /// The `horizon` values after the end of the series.
+    /// The `horizon` values after the end of the series (none when the inputs known ahead are
+    /// missing there: [`PreparedSeries::future_ready`]).
     pub future: Vec<f64>,
     /// The quantiles of the same forecasts, for a model that predicts them.
     pub quantiles: Option<QuantileForecast>,
@@ -365,24 +539,24 @@ impl QuantileForecast {
     }
 }
 
-/// Forecasts every test window and the values after the series' end.
+/// Forecasts every test window and the values after the series' end (none when the inputs
+/// known ahead are not there for them: see [`PreparedSeries::future_ready`]).
 pub fn forecast<B: LstmBackend>(
     model: &RecurrentRegressor<B>,
     prepared: &PreparedSeries,
     device: &B::Device,
 ) -> SeriesForecast {
-    let WindowSpec { window, horizon } = prepared.spec;
-    let len = prepared.scaled.len();
+    let horizon = prepared.spec.horizon;
     let origins: Vec<usize> = prepared.origins(prepared.split.test.clone()).collect();
     // The test origins, then the end of the series for the future values.
-    let all_origins: Vec<usize> = origins.iter().copied().chain([len]).collect();
+    let all_origins = prepared.forecast_origins();
     let mut outputs = Vec::with_capacity(all_origins.len() * horizon);
     for chunk in all_origins.chunks(256) {
         let inputs: Vec<f64> = chunk
             .iter()
             .flat_map(|&origin| prepared.input(origin))
             .collect();
-        let shape = [chunk.len(), window, prepared.input_features()];
+        let shape = [chunk.len(), prepared.steps(), prepared.input_features()];
         let data = TensorData::new(inputs, shape).convert::<B::FloatElem>();
         let output = model.forward(Tensor::from_data(data, device));
         outputs.extend(
@@ -420,7 +594,12 @@ pub fn forecast<B: LstmBackend>(
                 .collect()
         })
         .collect();
-    let future = paths.pop().expect("the future forecast is always computed");
+    let future = match prepared.future_ready() {
+        true => paths
+            .pop()
+            .expect("the future forecast is computed when ready"),
+        false => vec![Vec::new(); levels.len()],
+    };
     let quantiles = QuantileForecast {
         levels: levels.clone(),
         predicted: paths,
@@ -445,21 +624,21 @@ pub fn forecast<B: LstmBackend>(
 pub fn linear_forecast(prepared: &PreparedSeries, ridge: Option<f64>) -> SeriesForecast {
     let baseline = LinearBaseline::fit(&prepared.train_items(), ridge.unwrap_or(0.0));
     let origins: Vec<usize> = prepared.origins(prepared.split.test.clone()).collect();
-    let predicted = origins
-        .iter()
-        .copied()
-        .chain([prepared.scaled.len()])
+    let predicted = prepared
+        .forecast_origins()
+        .into_iter()
         .map(|origin| prepared.invert(origin, &baseline.predict(&prepared.input(origin))))
         .collect();
     SeriesForecast::from_all(origins, predicted)
 }
 
 impl SeriesForecast {
-    /// The forecasts from `origins` followed by the one from the end of the series.
+    /// The forecasts from `origins` followed by the one from the end of the series, if any.
     fn from_all(origins: Vec<usize>, mut predicted: Vec<Vec<f64>>) -> Self {
-        let future = predicted
-            .pop()
-            .expect("the future forecast is always computed");
+        let future = match predicted.len() > origins.len() {
+            true => predicted.pop().unwrap_or_default(),
+            false => Vec::new(),
+        };
         Self {
             origins,
             predicted,
@@ -606,13 +785,18 @@ pub fn write_table(
     let values = &prepared.series.values;
     let horizon = prepared.spec.horizon;
     let len = values.len();
-    let origins = forecast.origins.iter().chain([&len]);
+    // The end of the series is an origin when its future was forecast.
+    let end = (!forecast.future.is_empty()).then_some(&len);
+    let origins = forecast.origins.iter().chain(end);
     let predictions = forecast.predicted.iter().chain([&forecast.future]);
     let linear = linear.predicted.iter().chain([&linear.future]);
     let no_quantiles: Vec<Vec<f64>> = Vec::new();
     let (levels, quantile_paths): (&[f64], Vec<&Vec<Vec<f64>>>) = match &forecast.quantiles {
         Some(q) => (&q.levels, q.predicted.iter().chain([&q.future]).collect()),
-        None => (&[], vec![&no_quantiles; forecast.origins.len() + 1]),
+        None => (
+            &[],
+            vec![&no_quantiles; forecast.origins.len() + end.iter().len()],
+        ),
     };
     let header = table_header(&[], levels);
     write_atomically(path, |file| {
@@ -725,6 +909,7 @@ mod tests {
             values: (0..len).map(|i| 10.0 + i as f64).collect(),
             features: Vec::new(),
             dates: None,
+            times: None,
             delimiter: b',',
         }
     }
@@ -888,6 +1073,184 @@ mod tests {
         }
     }
 
+    /// A series of 60 with a past feature `wave` and a future feature `promo`, its run fitted.
+    fn with_known_ahead(window: usize, horizon: usize) -> (TimeSeries, SeriesConfig) {
+        let mut values = series(60);
+        values.features = vec![
+            data::Column {
+                name: "wave".into(),
+                values: (0..60).map(|i| (i as f64 * 0.4).sin()).collect(),
+            },
+            data::Column {
+                name: "promo".into(),
+                values: (0..60).map(|i| f64::from(i % 7 == 3)).collect(),
+            },
+        ];
+        let mut config = fitted(
+            config(window, horizon)
+                .with_features(vec![ColumnRef::Name("wave".into())])
+                .with_future_features(vec![ColumnRef::Name("promo".into())]),
+            &values,
+        );
+        config.feature_scalers = fit_feature_scalers(&values, &config);
+        (values, config)
+    }
+
+    #[test]
+    fn inputs_known_ahead_are_read_over_the_horizon_with_the_unknowns_zeroed() {
+        let (values, config) = with_known_ahead(3, 2);
+        let prepared = PreparedSeries::new(values, &config).expect("long enough");
+        // target, wave, promo, flag; over the window then the horizon.
+        assert_eq!((prepared.steps(), prepared.input_features()), (5, 4));
+        assert_eq!(config.input_features(), 4);
+        let origin = 40;
+        let input = prepared.input(origin);
+        let promo = &prepared.known[0];
+        let rows: Vec<&[f64]> = input.chunks(4).collect();
+        for (step, index) in (origin - 3..origin).enumerate() {
+            let expected = [
+                prepared.scaled[index],
+                prepared.scaled_features[0][index],
+                promo[index],
+                0.0,
+            ];
+            assert_eq!(rows[step], expected, "window step {step}");
+        }
+        for (step, index) in (origin..origin + 2).enumerate() {
+            assert_eq!(
+                rows[3 + step],
+                [0.0, 0.0, promo[index], 1.0],
+                "horizon step {step}"
+            );
+        }
+        // The promotion is a 0/1 column, min-max scaled on the training part: unchanged.
+        assert_eq!(promo[45], 1.0);
+    }
+
+    #[test]
+    fn a_future_feature_changes_the_forecasts_whose_horizon_reaches_it_and_no_earlier_one() {
+        use burn_ndarray::NdArray;
+        let (values, config) = with_known_ahead(5, 2);
+        let model = model::RecurrentRegressorConfig::new()
+            .with_hidden(4)
+            .with_input_features(config.input_features())
+            .with_outputs(2)
+            .init::<NdArray>(&Default::default());
+        let device = Default::default();
+        let prepared = PreparedSeries::new(values.clone(), &config).expect("long enough");
+        let before = (
+            forecast(&model, &prepared, &device),
+            linear_forecast(&prepared, None),
+        );
+        let changed_at = 50;
+        let mut changed = values;
+        changed.features[1].values[changed_at] += 1.0;
+        let prepared = PreparedSeries::new(changed, &config).expect("long enough");
+        let after = (
+            forecast(&model, &prepared, &device),
+            linear_forecast(&prepared, None),
+        );
+        for (before, after) in [(&before.0, &after.0), (&before.1, &after.1)] {
+            for ((&origin, a), b) in before
+                .origins
+                .iter()
+                .zip(&before.predicted)
+                .zip(&after.predicted)
+            {
+                if origin + 2 <= changed_at {
+                    assert_eq!(a, b, "origin {origin} saw the promotion at {changed_at}");
+                } else if origin <= changed_at + 5 {
+                    assert_ne!(
+                        a, b,
+                        "origin {origin} should see the promotion at {changed_at}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_future_needs_the_future_features_for_the_whole_horizon() {
+        use burn_ndarray::NdArray;
+        let (values, config) = with_known_ahead(3, 2);
+        let prepared = PreparedSeries::new(values, &config).expect("long enough");
+        assert!(!prepared.future_ready());
+        let model = model::RecurrentRegressorConfig::new()
+            .with_hidden(4)
+            .with_input_features(4)
+            .with_outputs(2)
+            .init::<NdArray>(&Default::default());
+        let without = forecast(&model, &prepared, &Default::default());
+        assert!(without.future.is_empty() && !without.predicted.is_empty());
+        let error = prepared
+            .check_future()
+            .expect_err("no promotions after the end");
+        assert_eq!(
+            error.to_string(),
+            "forecasting the 2 value(s) after the end of the series needs the values of \
+             'promo' for them: give a file with those columns whose first 2 row(s) follow the \
+             series (forecast --future-csv FILE)"
+        );
+        let one_row = [data::Column {
+            name: "promo".into(),
+            values: vec![1.0],
+        }];
+        let error = prepared
+            .clone()
+            .with_future(&one_row, &config)
+            .expect_err("one row short");
+        assert!(
+            error.to_string().ends_with(
+                "needs 2 row(s) of 'promo' after it, and the file of future values has 1"
+            ),
+            "{error}"
+        );
+        let rows = [data::Column {
+            name: "promo".into(),
+            values: vec![1.0, 0.0, 5.0],
+        }];
+        let ready = prepared.with_future(&rows, &config).expect("enough rows");
+        assert!(ready.future_ready());
+        assert_eq!(
+            ready.known[0][60..],
+            [1.0, 0.0],
+            "the horizon's rows, scaled"
+        );
+        let with = forecast(&model, &ready, &Default::default());
+        assert_eq!(with.future.len(), 2);
+        assert_eq!(
+            with.predicted, without.predicted,
+            "the test forecasts are the same"
+        );
+    }
+
+    #[test]
+    fn calendar_inputs_come_from_the_dates_and_continue_after_the_end() {
+        let mut values = series(30);
+        values.dates = Some(
+            (0..30)
+                .map(|m| format!("{}-{:02}", 1950 + m / 12, m % 12 + 1))
+                .collect(),
+        );
+        let config = fitted(
+            config(4, 2)
+                .with_date_column(Some(ColumnRef::Index(1)))
+                .with_calendar(vec![data::CalendarFeature::Month]),
+            &values,
+        );
+        let prepared = PreparedSeries::new(values, &config).expect("dates parse");
+        assert_eq!(prepared.known.len(), 2, "a sine and a cosine");
+        assert!(prepared.future_ready(), "monthly dates continue");
+        // Row 30 is 1952-07, past the end: July.
+        let july = data::CalendarFeature::Month.encode(data::parse_date("1952-07").expect("date"));
+        assert_eq!([prepared.known[0][30], prepared.known[1][30]], july);
+        assert_eq!(prepared.known[0].len(), 32);
+        let mut labels = series(30);
+        labels.dates = Some(vec!["first".into(); 30]);
+        let error = PreparedSeries::new(labels, &config).expect_err("no dates");
+        assert!(matches!(error, Error::CalendarWithoutDates), "{error}");
+    }
+
     #[test]
     fn a_configuration_without_its_feature_scalers_is_refused() {
         let mut values = series(40);
@@ -939,6 +1302,7 @@ mod tests {
                 .collect(),
             features: Vec::new(),
             dates: None,
+            times: None,
             delimiter: b',',
         };
         let config = fitted(

@@ -178,10 +178,10 @@ impl StepShape {
             DataSource::Synthetic(synthetic) => (synthetic.steps as u64, synthetic.samples as u64),
             // A series not read yet: its batches are as large as asked.
             DataSource::Series(series) if rows == 0 => {
-                (series.window as u64, config.training.batch_size as u64)
+                (series.steps() as u64, config.training.batch_size as u64)
             }
             DataSource::Series(series) => (
-                series.window as u64,
+                series.steps() as u64,
                 rows.saturating_sub(
                     (series.window as u64).saturating_add(series.horizon as u64) - 1,
                 ),
@@ -223,13 +223,13 @@ fn data_bytes(config: &RunConfig, usage: MemoryUse, rows: u64) -> u64 {
         DataSource::Series(series) => {
             // The values, their transformed and scaled copies, the dates' text, the forecasts;
             // each feature column read, scaled, and interleaved with the target per step.
-            let features = size(series.features.len());
+            let features = size(series.features.len() + series.known_inputs());
             let values = rows * (Saturating(6) + Saturating(3) * features) * f64_bytes;
             let dates = match series.date_column {
                 Some(_) => rows * vec_overhead,
                 None => Saturating(0),
             };
-            let window = (size(series.window) * size(series.input_features())
+            let window = (size(series.steps()) * size(series.input_features())
                 + size(series.horizon))
                 * f64_bytes
                 + Saturating(2) * vec_overhead;

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use burn::module::AutodiffModule;
 use burn::prelude::Backend;
-use data::{SyntheticDataset, TimeSeries, TransformDecision};
+use data::{Column, SyntheticDataset, TimeSeries, TransformDecision};
 use model::{LstmBackend, RecurrentRegressor, TrainingBackend};
 
 use crate::artifacts::{ArtifactDir, EpochRecord};
@@ -174,13 +174,48 @@ impl SavedRun {
         }
     }
 
+    /// Reads the run's future feature columns from `csv`, their values after the end of the
+    /// series, for [`forecast_ahead`](Self::forecast_ahead); see [`forecast::read_future`].
+    pub fn read_future(&self, csv: &Path) -> Result<Vec<Column>> {
+        match &self.config.data {
+            DataSource::Series(series_config) => forecast::read_future(series_config, csv),
+            DataSource::Synthetic(_) => Err(Error::NoFutureFeatures),
+        }
+    }
+
     /// Forecasts a series run's test part from every window and the values after the end of
     /// `series` (the configuration's CSV file when `None`, e.g. the same series with newer
-    /// values appended when given).
+    /// values appended when given). A run with inputs known ahead forecasts after the end only
+    /// when they are there (its calendar's from the dates; future features need
+    /// [`forecast_ahead`](Self::forecast_ahead)); otherwise
+    /// [`SeriesForecast::future`](crate::SeriesForecast::future) is empty.
     pub fn forecast<B: TrainingBackend>(
         &self,
         device: &B::Device,
         series: Option<TimeSeries>,
+    ) -> Result<ForecastOutcome> {
+        self.forecast_with::<B>(device, series, None, false)
+    }
+
+    /// As [`forecast`](Self::forecast), with the future features' values after the end of the
+    /// series (`future`, from [`read_future`](Self::read_future)), and an error
+    /// ([`Error::FutureInputsMissing`], saying which columns and how many rows) rather than no
+    /// values after the end when they or the calendar's dates are missing.
+    pub fn forecast_ahead<B: TrainingBackend>(
+        &self,
+        device: &B::Device,
+        series: Option<TimeSeries>,
+        future: Option<Vec<Column>>,
+    ) -> Result<ForecastOutcome> {
+        self.forecast_with::<B>(device, series, future, true)
+    }
+
+    fn forecast_with<B: TrainingBackend>(
+        &self,
+        device: &B::Device,
+        series: Option<TimeSeries>,
+        future: Option<Vec<Column>>,
+        future_needed: bool,
     ) -> Result<ForecastOutcome> {
         let DataSource::Series(series_config) = &self.config.data else {
             return Err(Error::WrongKindOfRun {
@@ -196,7 +231,13 @@ impl SavedRun {
         };
         let rows = series.values.len() as u64;
         memory::check_run(&self.config, MemoryUse::Inference, rows)?;
-        let prepared = PreparedSeries::new(series, series_config)?;
+        let mut prepared = PreparedSeries::new(series, series_config)?;
+        if let Some(future) = future {
+            prepared = prepared.with_future(&future, series_config)?;
+        }
+        if future_needed {
+            prepared.check_future()?;
+        }
         let model = self.model::<B>(device)?.valid();
         Ok(ForecastOutcome::new(
             &model,
@@ -228,13 +269,17 @@ pub struct ForecastSavedRun<'a> {
     pub run: &'a SavedRun,
     /// The series to forecast instead of the run's own CSV file.
     pub series: Option<TimeSeries>,
+    /// The future features' values after the end of the series
+    /// ([`SavedRun::read_future`]), for a run that reads any.
+    pub future: Option<Vec<Column>>,
 }
 
 impl BackendJob for ForecastSavedRun<'_> {
     type Output = ForecastOutcome;
 
     fn run<B: TrainingBackend>(self, device: B::Device) -> Result<ForecastOutcome> {
-        self.run.forecast::<B>(&device, self.series)
+        self.run
+            .forecast_ahead::<B>(&device, self.series, self.future)
     }
 
     fn run_config(&self) -> Option<&RunConfig> {

@@ -229,7 +229,7 @@ impl Prepared {
     fn steps(&self) -> usize {
         match self {
             Prepared::Synthetic(dataset) => dataset.config().steps,
-            Prepared::Series(prepared) => prepared.spec.window,
+            Prepared::Series(prepared) => prepared.steps(),
         }
     }
 

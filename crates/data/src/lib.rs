@@ -14,6 +14,7 @@
 //! ```
 
 pub mod batcher;
+pub mod calendar;
 pub mod error;
 pub mod numpy_random;
 pub mod scaler;
@@ -23,6 +24,7 @@ pub mod transform;
 pub mod windows;
 
 pub use batcher::{SequenceBatch, SequenceBatcher};
+pub use calendar::{continue_dates, parse_date, CalendarFeature, DATE_FORMS};
 pub use error::DataError;
 pub use numpy_random::NumpyRandomState;
 pub use scaler::{ScaleKind, Scaler};

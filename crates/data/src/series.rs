@@ -5,8 +5,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use jiff::civil::DateTime;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+use crate::calendar::parse_date;
 
 /// A column chosen by header name or by 0-based index.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +67,9 @@ pub struct SeriesCsvOptions {
     pub date_column: Option<ColumnRef>,
     /// What to do with missing values.
     pub fill: FillPolicy,
+    /// Whether the date column's cells must be dates ([`crate::calendar::parse_date`]'s forms),
+    /// read into [`TimeSeries::times`]; otherwise they are labels only.
+    pub parse_dates: bool,
 }
 
 /// One numeric column of a CSV file, in file order.
@@ -86,6 +92,8 @@ pub struct TimeSeries {
     pub features: Vec<Column>,
     /// The date column's text, one per data row, when one was asked for.
     pub dates: Option<Vec<String>>,
+    /// The date column read as dates, when [`SeriesCsvOptions::parse_dates`] asked for them.
+    pub times: Option<Vec<DateTime>>,
     /// The field separator the file was read with: `,`, or `;` or a tab when its first line
     /// holds more of them than commas.
     pub delimiter: u8,
@@ -178,6 +186,22 @@ pub enum SeriesError {
         path: PathBuf,
         /// The column's name or index.
         column: String,
+    },
+    /// A date cell is in none of the forms understood.
+    #[error(
+        "{path}, line {line}, column {column}: '{value}' is not a date; the forms understood are \
+         {forms}",
+        forms = crate::calendar::DATE_FORMS
+    )]
+    NotADate {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// The column's name or index.
+        column: String,
+        /// The cell's text.
+        value: String,
     },
     /// Every value of the column is missing.
     #[error("{path}: column {column} has no valid value to fill from")]
@@ -328,11 +352,29 @@ pub fn read_csv(
             .map(|(_, record)| record[column].trim().to_string())
             .collect()
     });
+    let times = match date_column {
+        Some(column) if options.parse_dates => Some(
+            data_rows
+                .iter()
+                .map(|(line, record)| {
+                    let cell = record[column].trim();
+                    parse_date(cell).ok_or_else(|| SeriesError::NotADate {
+                        path: path.to_path_buf(),
+                        line: *line,
+                        column: label(column),
+                        value: cell.to_string(),
+                    })
+                })
+                .collect::<Result<Vec<DateTime>, SeriesError>>()?,
+        ),
+        _ => None,
+    };
     Ok(TimeSeries {
         name: name(value_column),
         values,
         features,
         dates,
+        times,
         delimiter,
     })
 }
@@ -459,6 +501,7 @@ mod tests {
             features: Vec::new(),
             date_column: None,
             fill: FillPolicy::None,
+            parse_dates: false,
         }
     }
 
@@ -482,6 +525,24 @@ mod tests {
             series.dates,
             Some(vec!["1949-01".to_string(), "1949-02".to_string()])
         );
+    }
+
+    #[test]
+    fn dates_are_parsed_when_asked_for_and_a_bad_one_names_its_line() {
+        let mut opts = options("v");
+        opts.date_column = Some("d".parse().expect("infallible"));
+        opts.parse_dates = true;
+        let series = load("d,v\n2012/01/01,1\n2012/01/02,2\n", &opts).expect("valid");
+        let times = series.times.expect("parsed");
+        assert_eq!(times[1].to_string(), "2012-01-02T00:00:00");
+        let text = message("d,v\n2012/01/01,1\n2012/13/02,2\n", &opts);
+        assert!(
+            text.contains("line 3, column 'd': '2012/13/02' is not a date; the forms understood are 1962-12-03"),
+            "{text}"
+        );
+        opts.parse_dates = false;
+        let labels = load("d,v\nfirst,1\n", &opts).expect("labels only");
+        assert_eq!(labels.times, None);
     }
 
     #[test]

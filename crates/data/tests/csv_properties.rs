@@ -28,6 +28,7 @@ fn options() -> impl Strategy<Value = SeriesCsvOptions> {
             features,
             date_column,
             fill,
+            parse_dates: false,
         }
     })
 }

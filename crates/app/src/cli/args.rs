@@ -6,7 +6,7 @@ use app::{BackendKind, LrSchedule, RunConfig, ScaleFit, SeriesConfig, TrainingCo
 use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use data::SyntheticConfig;
-use data::{ColumnRef, FillPolicy, PowerChoice, ScaleKind, TransformRequest};
+use data::{CalendarFeature, ColumnRef, FillPolicy, PowerChoice, ScaleKind, TransformRequest};
 use model::{CellActivation, CellKind, GateActivation};
 
 /// Train an LSTM on the Keras tutorial's data with Burn, evaluate it and plot its predictions.
@@ -88,7 +88,24 @@ pub struct SeriesArgs {
     /// (observed up to each forecast's origin), comma-separated names or indexes.
     #[arg(long, value_name = "COL,...", value_delimiter = ',', requires = "csv", value_parser = parse_column)]
     pub features: Vec<ColumnRef>,
-    /// A date (or label) column of --csv, for plot axes and forecast.csv.
+    /// Columns of --csv whose values are known ahead (planned promotions, holidays, a weather
+    /// forecast): read over the window and over the horizon after each origin; `forecast` past
+    /// the end of the file needs their values for the horizon (--future-csv).
+    #[arg(long, value_name = "COL,...", value_delimiter = ',', requires = "csv", value_parser = parse_column)]
+    pub future_features: Vec<ColumnRef>,
+    /// Calendar inputs computed from --date-column, each a sine and cosine pair, known ahead
+    /// like --future-features: month, weekday, day (of the month), yearday, hour (the time of
+    /// day) or minute.
+    #[arg(
+        long,
+        value_name = "NAME,...",
+        value_enum,
+        value_delimiter = ',',
+        requires = "csv"
+    )]
+    pub calendar: Vec<CalendarFeature>,
+    /// A date (or label) column of --csv, for plot axes and forecast.csv (and, with
+    /// --calendar, the dates it computes from).
     #[arg(long, requires = "csv", value_parser = parse_column)]
     pub date_column: Option<ColumnRef>,
     /// Empty, NaN or infinite values: refuse them (none) or repair them.
@@ -244,6 +261,8 @@ impl TrainArgs {
                         series.column.clone().unwrap_or(ColumnRef::Index(0)),
                     )
                     .with_features(series.features.clone())
+                    .with_future_features(series.future_features.clone())
+                    .with_calendar(series.calendar.clone())
                     .with_date_column(series.date_column.clone())
                     .with_fill(series.fill)
                     .with_window(series.window)
@@ -353,6 +372,11 @@ pub struct ForecastArgs {
     /// same series with newer values appended.
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// The future features' values after the end of the series, for a run trained with
+    /// --future-features: a CSV file with those columns whose first rows are the steps after
+    /// the end (at least the horizon's).
+    #[arg(long, value_name = "FILE")]
+    pub future_csv: Option<PathBuf>,
 }
 
 /// `evaluate` options.

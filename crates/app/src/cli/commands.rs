@@ -56,6 +56,7 @@ fn describe(config: &RunConfig) -> String {
 
 fn train(args: &TrainArgs) -> Result<()> {
     let config = args.run_config();
+    config.check()?;
     // A run too large for the GPU or this machine is refused before its directory is made.
     app::backend::check_device_limits(args.backend, &config)?;
     app::memory::check_run(&config, MemoryUse::Training, 0)?;
@@ -91,7 +92,13 @@ fn train(args: &TrainArgs) -> Result<()> {
         }
         Some(RunOutcome::Series(outcome)) => {
             print_metrics(outcome);
-            say!("Saved model.mpk, config.json, history.csv and metrics.json in {dir}; forecast with: app forecast --artifact-dir {dir}");
+            let future_csv = match &config.data {
+                DataSource::Series(series) if !series.future_features.is_empty() => {
+                    " --future-csv FILE"
+                }
+                _ => "",
+            };
+            say!("Saved model.mpk, config.json, history.csv and metrics.json in {dir}; forecast with: app forecast --artifact-dir {dir}{future_csv}");
         }
         None => {}
     }
@@ -104,17 +111,26 @@ fn print_header(config: &RunConfig) {
             "{} sequences of {} steps",
             synthetic.samples, synthetic.steps
         ),
-        DataSource::Series(series) if series.features.is_empty() => {
+        DataSource::Series(series) if series.features.is_empty() && series.known_inputs() == 0 => {
             format!("{}", series.csv.display())
         }
         DataSource::Series(series) => {
-            let features: Vec<String> = series.features.iter().map(|f| f.to_string()).collect();
-            format!(
-                "{} (target {}, features {})",
-                series.csv.display(),
-                series.column,
-                features.join(", ")
-            )
+            let list = |columns: &[data::ColumnRef]| {
+                let names: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+                names.join(", ")
+            };
+            let mut inputs = vec![format!("target {}", series.column)];
+            if !series.features.is_empty() {
+                inputs.push(format!("features {}", list(&series.features)));
+            }
+            if !series.future_features.is_empty() {
+                inputs.push(format!("future features {}", list(&series.future_features)));
+            }
+            if !series.calendar.is_empty() {
+                let names: Vec<&str> = series.calendar.iter().map(|c| c.name()).collect();
+                inputs.push(format!("calendar {}", names.join(", ")));
+            }
+            format!("{} ({})", series.csv.display(), inputs.join("; "))
         }
     };
     let training = &config.training;
@@ -268,7 +284,19 @@ fn forecast(args: &ForecastArgs) -> Result<()> {
         .as_deref()
         .map(|csv| run.read_series(csv))
         .transpose()?;
-    let outcome = run_on(args.backend, ForecastSavedRun { run: &run, series })?;
+    let future = args
+        .future_csv
+        .as_deref()
+        .map(|csv| run.read_future(csv))
+        .transpose()?;
+    let outcome = run_on(
+        args.backend,
+        ForecastSavedRun {
+            run: &run,
+            series,
+            future,
+        },
+    )?;
     print_metrics(&outcome);
     let future: Vec<String> = outcome
         .forecast
@@ -313,6 +341,7 @@ fn backtest(args: &BacktestArgs) -> Result<()> {
         bail!("backtest trains new models; --resume does not apply to it");
     }
     let config = train.run_config();
+    config.check()?;
     app::backend::check_device_limits(train.backend, &config)?;
     app::memory::check_run(&config, MemoryUse::Training, 0)?;
     let DataSource::Series(series_config) = &config.data else {
