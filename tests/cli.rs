@@ -1058,6 +1058,217 @@ mod series {
         );
     }
 
+    /// 120 days of sales that rise by 5 on promotion days and with the weekday.
+    fn sales_csv() -> String {
+        let mut text = String::from("date,sales,promo\n");
+        for day in 0..120u32 {
+            let promo = u32::from(day % 9 == 4);
+            let sales =
+                20.0 + 5.0 * f64::from(promo) + f64::from(day % 7) + f64::from(day % 3) * 0.5;
+            let (month, dom) = match day {
+                0..=30 => (1, day + 1),
+                31..=59 => (2, day - 30),
+                60..=90 => (3, day - 59),
+                _ => (4, day - 90),
+            };
+            text.push_str(&format!("2020-{month:02}-{dom:02},{sales},{promo}\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn future_features_and_calendar_are_read_ahead_and_forecast_with_a_future_file() {
+        let work = tempfile::tempdir().expect("temporary directory");
+        std::fs::write(work.path().join("sales.csv"), sales_csv()).expect("writable");
+        let run = |extra: &[&str]| {
+            let mut args = vec![
+                "train",
+                "--csv",
+                "sales.csv",
+                "--target",
+                "sales",
+                "--date-column",
+                "date",
+                "--horizon",
+                "2",
+                "--window",
+                "7",
+                "--hidden",
+                "8",
+                "--epochs",
+                "2",
+                "--artifact-dir",
+                "run",
+            ];
+            args.extend_from_slice(extra);
+            app(&args, work.path())
+        };
+        let output = run(&["--future-features", "promo", "--calendar", "weekday"]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let stdout = text(&output.stdout);
+        assert!(
+            stdout.contains("(target 'sales'; future features 'promo'; calendar weekday)"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("app forecast --artifact-dir run --future-csv FILE"),
+            "{stdout}"
+        );
+        let dir = work.path().join("run");
+        let config: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("config.json")).expect("config.json"),
+        )
+        .expect("JSON");
+        // sales, promo, the weekday's sine and cosine, and the flag of the horizon's steps.
+        assert_eq!(config["model"]["input_features"], 5);
+        assert_eq!(
+            config["data"]["series"]["future_features"],
+            serde_json::json!(["promo"])
+        );
+        assert_eq!(
+            config["data"]["series"]["calendar"],
+            serde_json::json!(["weekday"])
+        );
+        // Plotting and evaluating need no future values: they draw and score the test part.
+        app_ok(&["plot", "--artifact-dir", "run"], work.path());
+        assert!(is_png(&dir.join("forecast.png")));
+        let evaluated = app_ok(&["evaluate", "--artifact-dir", "run"], work.path());
+        assert!(
+            evaluated.lines().any(|l| l.starts_with("linear ")),
+            "{evaluated}"
+        );
+
+        let forecast = |extra: &[&str]| {
+            let mut args = vec!["forecast", "--artifact-dir", "run"];
+            args.extend_from_slice(extra);
+            app(&args, work.path())
+        };
+        let output = forecast(&[]);
+        assert_clean_error(
+            &output,
+            "forecasting the 2 value(s) after the end of the series needs the values of 'promo' \
+             for them: give a file with those columns whose first 2 row(s) follow the series \
+             (forecast --future-csv FILE)",
+        );
+        assert_eq!(text(&output.stdout), "");
+        std::fs::write(work.path().join("one.csv"), "promo\n1\n").expect("writable");
+        assert_clean_error(
+            &forecast(&["--future-csv", "one.csv"]),
+            "needs 2 row(s) of 'promo' after it, and the file of future values has 1",
+        );
+        std::fs::write(work.path().join("rain.csv"), "rain\n1\n0\n").expect("writable");
+        assert_clean_error(
+            &forecast(&["--future-csv", "rain.csv"]),
+            "rain.csv: no column 'promo'; the columns are: rain",
+        );
+        std::fs::write(
+            work.path().join("ahead.csv"),
+            "date,promo\n2020-04-30,1\n2020-05-01,0\n",
+        )
+        .expect("writable");
+        let output = forecast(&["--future-csv", "ahead.csv"]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        assert!(text(&output.stdout).contains("Next 2 value(s) after the end: "));
+        let table = std::fs::read_to_string(dir.join("forecast.csv")).expect("forecast.csv");
+        assert!(table.contains(",+1,") && table.contains(",+2,"), "{table}");
+
+        // A resume must read the same calendar.
+        let output = run(&[
+            "--future-features",
+            "promo",
+            "--calendar",
+            "month",
+            "--resume",
+        ]);
+        assert_clean_error(&output, "data.series.calendar");
+    }
+
+    #[test]
+    fn calendar_mistakes_are_one_line_and_make_nothing() {
+        let work = tempfile::tempdir().expect("temporary directory");
+        std::fs::write(work.path().join("sales.csv"), sales_csv()).expect("writable");
+        let mut bad = sales_csv();
+        bad = bad.replacen("2020-01-02", "Jan 2", 1);
+        std::fs::write(work.path().join("bad.csv"), bad).expect("writable");
+        let cases: &[(&[&str], &str)] = &[
+            (
+                &["--csv", "sales.csv", "--calendar", "weekday"],
+                "calendar inputs are computed from the dates: give a date column (--date-column)",
+            ),
+            (
+                &[
+                    "--csv",
+                    "sales.csv",
+                    "--date-column",
+                    "date",
+                    "--calendar",
+                    "weekday,weekday",
+                ],
+                "calendar input weekday is asked for twice",
+            ),
+            (
+                &[
+                    "--csv",
+                    "bad.csv",
+                    "--date-column",
+                    "date",
+                    "--calendar",
+                    "month",
+                ],
+                "bad.csv, line 3, column 'date': 'Jan 2' is not a date; the forms understood are \
+                 1962-12-03, 2012/01/01, 1949-01",
+            ),
+            (
+                &["--csv", "sales.csv", "--future-features", "sales"],
+                "column 'sales' is asked for twice",
+            ),
+            (
+                &[
+                    "--csv",
+                    "sales.csv",
+                    "--features",
+                    "promo",
+                    "--future-features",
+                    "promo",
+                ],
+                "column 'promo' is asked for twice",
+            ),
+            (
+                &["--csv", "sales.csv", "--future-features", "holiday"],
+                "no column 'holiday'; the columns are: date, sales, promo",
+            ),
+        ];
+        for (flags, expected) in cases {
+            let mut args = vec!["train", "--target", "sales", "--epochs", "1"];
+            args.extend_from_slice(flags);
+            let output = app(&args, work.path());
+            assert_clean_error(&output, expected);
+            assert_eq!(text(&output.stderr).lines().count(), 1, "{flags:?}");
+            assert_eq!(text(&output.stdout), "", "{flags:?}");
+            assert!(!work.path().join("artifacts").exists(), "{flags:?}");
+        }
+        // A run without future features needs no file of them.
+        app_ok(
+            &[
+                "train",
+                "--csv",
+                "sales.csv",
+                "--target",
+                "sales",
+                "--epochs",
+                "1",
+                "--hidden",
+                "4",
+            ],
+            work.path(),
+        );
+        std::fs::write(work.path().join("ahead.csv"), "promo\n1\n").expect("writable");
+        assert_clean_error(
+            &app(&["forecast", "--future-csv", "ahead.csv"], work.path()),
+            "the run reads no future features, so it needs no file of future values",
+        );
+    }
+
     #[test]
     fn quantile_runs_report_coverage_columns_and_bands() {
         let work = tempfile::tempdir().expect("temporary directory");
