@@ -328,12 +328,14 @@ fn a_run_saved_before_transforms_existed_still_forecasts_the_same() {
         .expect("opens")
         .forecast::<B>(&Default::default(), None)
         .expect("forecasts");
-    // Write config.json as format 5 wrote it (no quantiles), then as format 4 did (no feature
-    // columns either), then as format 3 did (no transform fields either).
+    // Write config.json as format 6 wrote it (no inputs known ahead), then as format 5 did (no
+    // quantiles either), then as format 4 did (no feature columns either), then as format 3 did
+    // (no transform fields either).
     let path = dir.join("config.json");
     let mut json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("readable")).expect("JSON");
     for (version, object, fields) in [
+        (6, "/data/series", &["future_features", "calendar"][..]),
         (5, "/model", &["quantiles"][..]),
         (4, "/data/series", &["features", "feature_scalers"][..]),
         (3, "/data/series", &["transform", "fitted_transform"][..]),
@@ -344,7 +346,7 @@ fn a_run_saved_before_transforms_existed_still_forecasts_the_same() {
             .and_then(|o| o.as_object_mut())
             .expect("a series run");
         for field in fields {
-            assert!(object.remove(*field).is_some(), "format 6 writes {field}");
+            assert!(object.remove(*field).is_some(), "format 7 writes {field}");
         }
         std::fs::write(&path, json.to_string()).expect("writable");
         let old = SavedRun::open(&dir).unwrap_or_else(|e| panic!("format {version}: {e}"));
@@ -604,4 +606,76 @@ fn a_backtest_trained_once_forecasts_every_origin_with_one_model() {
         .expect("a series run")
         .metrics;
     assert_eq!(metrics, &outcome.overall);
+}
+
+#[test]
+fn inputs_known_ahead_from_code_forecast_past_the_end_with_their_future_values() {
+    // Monthly passengers with a made-up "event" column known ahead, and the month's calendar.
+    let text = std::fs::read_to_string(AIR).expect("the shipped data");
+    let mut csv = String::from("month,passengers,event\n");
+    for (row, line) in text.lines().skip(1).enumerate() {
+        csv.push_str(&format!("{line},{}\n", u8::from(row % 5 == 0)));
+    }
+    let options = |config: &RunConfig| match &config.data {
+        app::DataSource::Series(series) => series.csv_options(),
+        app::DataSource::Synthetic(_) => unreachable!("a series run"),
+    };
+    let series_config = app::SeriesConfig::new(
+        "in-memory.csv".into(),
+        "passengers".parse().expect("infallible"),
+    )
+    .with_date_column(Some("month".parse().expect("infallible")))
+    .with_future_features(vec!["event".parse().expect("infallible")])
+    .with_calendar(vec![app::data::CalendarFeature::Month])
+    .with_horizon(3)
+    .with_season(Some(12));
+    let config = RunConfig::series(series_config)
+        .with_training(app::TrainingConfig::for_series().with_epochs(3));
+    let series = app::data::read_csv(
+        csv.as_bytes(),
+        Path::new("in-memory.csv"),
+        &options(&config),
+    )
+    .expect("reads");
+    assert_eq!(
+        series.times.as_ref().map(Vec::len),
+        Some(144),
+        "the dates parsed"
+    );
+    let work = tempfile::tempdir().expect("temporary directory");
+    let dir = work.path().join("run");
+    let trained = Training::new(config)
+        .with_series(series.clone())
+        .with_artifact_dir(&dir)
+        .run::<B>(&Default::default())
+        .expect("trains");
+    let outcome = trained.report.outcome.expect("a complete run");
+    let app::RunOutcome::Series(outcome) = outcome else {
+        panic!("a series run");
+    };
+    assert!(
+        outcome.forecast.future.is_empty(),
+        "no events known after the end"
+    );
+    let run = SavedRun::open(&dir).expect("opens");
+    let missing = run
+        .forecast_ahead::<B>(&Default::default(), Some(series.clone()), None)
+        .expect_err("the events ahead are missing");
+    assert!(
+        matches!(missing, app::Error::FutureInputsMissing { rows: 3, .. }),
+        "{missing}"
+    );
+    let events = vec![app::data::Column {
+        name: "event".into(),
+        values: vec![1.0, 0.0, 0.0],
+    }];
+    let ahead = run
+        .forecast_ahead::<B>(&Default::default(), Some(series), Some(events))
+        .expect("forecasts");
+    assert_eq!(ahead.forecast.future.len(), 3);
+    assert_eq!(
+        ahead.forecast.predicted, outcome.forecast.predicted,
+        "same test forecasts"
+    );
+    assert_eq!(ahead.metrics, outcome.metrics);
 }

@@ -188,7 +188,7 @@ impl SavedRun {
     /// values appended when given). A run with inputs known ahead forecasts after the end only
     /// when they are there (its calendar's from the dates; future features need
     /// [`forecast_ahead`](Self::forecast_ahead)); otherwise
-    /// [`SeriesForecast::future`](crate::SeriesForecast::future) is empty.
+    /// [`SeriesForecast::future`](crate::forecast::SeriesForecast::future) is empty.
     pub fn forecast<B: TrainingBackend>(
         &self,
         device: &B::Device,
