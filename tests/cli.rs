@@ -1147,14 +1147,14 @@ mod series {
         assert_clean_error(
             &output,
             "forecasting the 2 value(s) after the end of the series needs the values of 'promo' \
-             for them: give a file with those columns whose first 2 row(s) follow the series \
-             (forecast --future-csv FILE)",
+             for them: give them with --future-csv FILE, a CSV file with those columns whose \
+             first 2 row(s) are the steps after the end",
         );
         assert_eq!(text(&output.stdout), "");
         std::fs::write(work.path().join("one.csv"), "promo\n1\n").expect("writable");
         assert_clean_error(
             &forecast(&["--future-csv", "one.csv"]),
-            "needs 2 row(s) of 'promo' after it, and the file of future values has 1",
+            "needs 2 row(s) of 'promo' after it, and the future values given have 1",
         );
         std::fs::write(work.path().join("rain.csv"), "rain\n1\n0\n").expect("writable");
         assert_clean_error(
@@ -1193,7 +1193,8 @@ mod series {
         let cases: &[(&[&str], &str)] = &[
             (
                 &["--csv", "sales.csv", "--calendar", "weekday"],
-                "calendar inputs are computed from the dates: give a date column (--date-column)",
+                "calendar inputs are computed from the dates, and the run has no date column: give \
+                 --date-column",
             ),
             (
                 &[
@@ -1265,7 +1266,8 @@ mod series {
         std::fs::write(work.path().join("ahead.csv"), "promo\n1\n").expect("writable");
         assert_clean_error(
             &app(&["forecast", "--future-csv", "ahead.csv"], work.path()),
-            "the run reads no future features, so it needs no file of future values",
+            "the run reads no future features, so it needs no file of future values: leave out \
+             --future-csv",
         );
     }
 

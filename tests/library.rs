@@ -662,7 +662,7 @@ fn inputs_known_ahead_from_code_forecast_past_the_end_with_their_future_values()
         .forecast_ahead::<B>(&Default::default(), Some(series.clone()), None)
         .expect_err("the events ahead are missing");
     assert!(
-        matches!(missing, app::Error::FutureInputsMissing { rows: 3, .. }),
+        matches!(missing, app::Error::FutureValuesMissing { rows: 3, .. }),
         "{missing}"
     );
     let events = vec![app::data::Column {

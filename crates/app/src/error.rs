@@ -87,7 +87,7 @@ pub enum Error {
         expected: usize,
     },
     /// Calendar inputs asked for without a date column to compute them from.
-    #[error("calendar inputs are computed from the dates: give a date column (--date-column)")]
+    #[error("calendar inputs are computed from the dates, and the run has no date column")]
     CalendarWithoutDates,
     /// A calendar input asked for twice.
     #[error("calendar input {feature} is asked for twice")]
@@ -95,13 +95,40 @@ pub enum Error {
         /// Its name.
         feature: &'static str,
     },
-    /// Forecasting past the end of the series without the inputs known ahead for its horizon.
-    #[error("forecasting the {rows} value(s) after the end of the series needs {what}")]
-    FutureInputsMissing {
+    /// Forecasting past the end of the series without the future features' values there.
+    #[error(
+        "forecasting the {rows} value(s) after the end of the series needs the values of \
+         {columns} for them"
+    )]
+    FutureValuesMissing {
         /// Values forecast after the end (the horizon).
         rows: usize,
-        /// What is missing, and how to give it.
-        what: String,
+        /// The future features, quoted and comma-separated.
+        columns: String,
+    },
+    /// Future values given for fewer steps than the horizon (or not for every future feature).
+    #[error(
+        "forecasting the {rows} value(s) after the end of the series needs {rows} row(s) of \
+         {columns} after it, and the future values given have {found}"
+    )]
+    FutureValuesShort {
+        /// Values forecast after the end (the horizon).
+        rows: usize,
+        /// The future features, quoted and comma-separated.
+        columns: String,
+        /// What was given instead: a number of rows, or of columns.
+        found: String,
+    },
+    /// Forecasting past the end of the series with calendar inputs whose dates there cannot be
+    /// told from the date column.
+    #[error(
+        "forecasting the {rows} value(s) after the end of the series needs their dates for the \
+         calendar inputs, which continue the step between the last two dates; those two do not \
+         increase"
+    )]
+    FutureDatesUnknown {
+        /// Values forecast after the end (the horizon).
+        rows: usize,
     },
     /// A file of future values given to a run that reads no future features.
     #[error("the run reads no future features, so it needs no file of future values")]

@@ -333,16 +333,13 @@ impl PreparedSeries {
         let (len, horizon) = (self.scaled.len(), self.spec.horizon);
         let rows = columns.iter().map(|c| c.values.len()).min().unwrap_or(0);
         if columns.len() != future_features || rows < horizon {
-            return Err(Error::FutureInputsMissing {
+            return Err(Error::FutureValuesShort {
                 rows: horizon,
-                what: format!(
-                    "{horizon} row(s) of {} after it, and the file of future values has {}",
-                    self.quoted_future_features(),
-                    match columns.len() == future_features {
-                        true => format!("{rows}"),
-                        false => format!("{} column(s)", columns.len()),
-                    }
-                ),
+                columns: self.quoted_future_features(),
+                found: match columns.len() == future_features {
+                    true => format!("{rows}"),
+                    false => format!("{} column(s)", columns.len()),
+                },
             });
         }
         let scalers = &config.feature_scalers[config.features.len()..];
@@ -373,7 +370,7 @@ impl PreparedSeries {
         self.known.iter().all(|column| column.len() >= needed)
     }
 
-    /// [`Error::FutureInputsMissing`], saying what is missing, unless
+    /// [`Error::FutureValuesMissing`] or [`Error::FutureDatesUnknown`], unless
     /// [`future_ready`](Self::future_ready).
     pub fn check_future(&self) -> Result<()> {
         if self.future_ready() {
@@ -383,20 +380,14 @@ impl PreparedSeries {
         let features_missing = self.known[..self.future_feature_names.len()]
             .iter()
             .any(|column| column.len() < needed);
-        let what = match features_missing {
-            true => format!(
-                "the values of {} for them: give a file with those columns whose first {} \
-                 row(s) follow the series (forecast --future-csv FILE)",
-                self.quoted_future_features(),
-                self.spec.horizon
-            ),
-            false => "their dates for the calendar inputs, which continue the step between the \
-                      last two dates; those two do not increase"
-                .to_string(),
-        };
-        Err(Error::FutureInputsMissing {
-            rows: self.spec.horizon,
-            what,
+        Err(match features_missing {
+            true => Error::FutureValuesMissing {
+                rows: self.spec.horizon,
+                columns: self.quoted_future_features(),
+            },
+            false => Error::FutureDatesUnknown {
+                rows: self.spec.horizon,
+            },
         })
     }
 
@@ -1188,8 +1179,7 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "forecasting the 2 value(s) after the end of the series needs the values of \
-             'promo' for them: give a file with those columns whose first 2 row(s) follow the \
-             series (forecast --future-csv FILE)"
+             'promo' for them"
         );
         let one_row = [data::Column {
             name: "promo".into(),
@@ -1201,7 +1191,7 @@ mod tests {
             .expect_err("one row short");
         assert!(
             error.to_string().ends_with(
-                "needs 2 row(s) of 'promo' after it, and the file of future values has 1"
+                "needs 2 row(s) of 'promo' after it, and the future values given have 1"
             ),
             "{error}"
         );

@@ -199,8 +199,9 @@ impl SavedRun {
 
     /// As [`forecast`](Self::forecast), with the future features' values after the end of the
     /// series (`future`, from [`read_future`](Self::read_future)), and an error
-    /// ([`Error::FutureInputsMissing`], saying which columns and how many rows) rather than no
-    /// values after the end when they or the calendar's dates are missing.
+    /// ([`Error::FutureValuesMissing`], [`Error::FutureValuesShort`] or
+    /// [`Error::FutureDatesUnknown`], naming the columns and rows) rather than no values after
+    /// the end when they or the calendar's dates are missing.
     pub fn forecast_ahead<B: TrainingBackend>(
         &self,
         device: &B::Device,

@@ -62,6 +62,14 @@ pub fn render(error: &Error) -> String {
                 chain(error)
             )
         }
+        Error::CalendarWithoutDates => format!("{error}: give --date-column"),
+        Error::FutureValuesMissing { rows, .. } => format!(
+            "{error}: give them with --future-csv FILE, a CSV file with those columns whose \
+             first {rows} row(s) are the steps after the end"
+        ),
+        Error::NoFutureFeatures => format!(
+            "{error}: leave out --future-csv (the run was trained without --future-features)"
+        ),
         Error::QuantileOutOfRange { .. } | Error::RepeatedQuantile { .. } => {
             format!("{error}; give --quantiles distinct levels such as 0.1,0.9")
         }
