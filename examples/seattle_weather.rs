@@ -1,18 +1,20 @@
-//! Forecasting with several input columns and prediction intervals, from the library: Seattle's
-//! daily maximum temperature (`examples/data/seattle-weather.csv`, NOAA via the Vega datasets)
-//! one day ahead from the last 14 days of it and of the minimum temperature, rain and wind, with
-//! the 0.1, 0.25, 0.75 and 0.9 quantiles (and the median, the point forecast). It prints the
-//! test scores beside the linear and naive baselines, each interval's coverage, and a backtest
-//! of the last 10% trained once before it. The same as
+//! Forecasting with several input columns, the calendar and prediction intervals, from the
+//! library: Seattle's daily maximum temperature (`examples/data/seattle-weather.csv`, NOAA via
+//! the Vega datasets) one day ahead from the last 14 days of it and of the minimum temperature,
+//! rain and wind, with the day of the year (known ahead, so also read for the day forecast), and
+//! the 0.1, 0.25, 0.75 and 0.9 quantiles (and the median, the point forecast). It prints the test
+//! scores beside the linear and naive baselines, each interval's coverage, the quantiles of the
+//! day after the file ends, and a backtest of the last 10% trained once before it. The same as
 //! `app train --csv examples/data/seattle-weather.csv --target temp_max --features
-//!  temp_min,precipitation,wind --date-column date --window 14 --quantiles 0.1,0.25,0.75,0.9`.
+//!  temp_min,precipitation,wind --date-column date --calendar yearday --window 14
+//!  --quantiles 0.1,0.25,0.75,0.9`.
 //!
 //! Run: `cargo run -p app --example seattle_weather [EPOCHS]` (default 100).
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use app::data::{read_csv, ColumnRef};
+use app::data::{read_csv, CalendarFeature, ColumnRef};
 use app::metrics::table;
 use app::{
     Backtest, BacktestConfig, BacktestStart, RunConfig, SeriesConfig, Training, TrainingConfig,
@@ -36,6 +38,7 @@ fn main() -> Result<()> {
             column("wind"),
         ])
         .with_date_column(Some(column("date")))
+        .with_calendar(vec![CalendarFeature::Yearday])
         .with_window(14);
     let values = read_csv(std::fs::File::open(&csv)?, &csv, &series.csv_options())?;
     let config = RunConfig::series(series)

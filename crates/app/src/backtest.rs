@@ -548,8 +548,10 @@ mod tests {
             name: "f".into(),
             values: (0..10).map(|i| -(i as f64)).collect(),
         });
+        whole.times = Some(vec![data::parse_date("2020-01-01").expect("a date"); 10]);
         let cut = truncated(&whole, 6);
         assert_eq!(cut.values.len(), 6);
+        assert_eq!(cut.times.as_ref().map(Vec::len), Some(6));
         assert_eq!(cut.features[0].values, [0.0, -1.0, -2.0, -3.0, -4.0, -5.0]);
         assert_eq!(cut.dates.as_ref().map(Vec::len), Some(6));
     }

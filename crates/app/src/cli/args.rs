@@ -775,6 +775,72 @@ mod tests {
     }
 
     #[test]
+    fn inputs_known_ahead_widen_and_lengthen_the_models_input() {
+        let args = train_args(&[
+            "--csv",
+            "sales.csv",
+            "--target",
+            "sales",
+            "--date-column",
+            "date",
+            "--features",
+            "price",
+            "--future-features",
+            "promo,holiday",
+            "--calendar",
+            "month,weekday",
+            "--window",
+            "14",
+            "--horizon",
+            "7",
+        ]);
+        let config = args.run_config();
+        let DataSource::Series(series) = &config.data else {
+            panic!("expected a series run")
+        };
+        assert_eq!(
+            series.calendar,
+            [CalendarFeature::Month, CalendarFeature::Weekday]
+        );
+        // The target, price, promo, holiday, two sine/cosine pairs and the flag; 14 + 7 steps.
+        assert_eq!((series.known_inputs(), config.model.input_features), (6, 9));
+        assert_eq!(series.steps(), 21);
+        let options = series.csv_options();
+        assert_eq!(
+            options.features.len(),
+            3,
+            "the features, then the future features"
+        );
+        assert!(options.parse_dates);
+        assert!(config.check().is_ok());
+        for refused in [
+            vec!["app", "train", "--future-features", "promo"],
+            vec!["app", "train", "--calendar", "month"],
+            vec![
+                "app",
+                "train",
+                "--csv",
+                "f.csv",
+                "--column",
+                "v",
+                "--calendar",
+                "season",
+            ],
+        ] {
+            assert!(Cli::try_parse_from(&refused).is_err(), "{refused:?}");
+        }
+        let plain = train_args(&["--csv", "f.csv", "--column", "v", "--window", "5"]).run_config();
+        let DataSource::Series(plain) = &plain.data else {
+            panic!("expected a series run")
+        };
+        assert_eq!(
+            (plain.steps(), plain.input_features()),
+            (5, 1),
+            "no flag without them"
+        );
+    }
+
+    #[test]
     fn resume_conflicts_name_the_setting_and_both_values() {
         let saved = train_args(&["--hidden", "8", "--epochs", "5"]).run_config();
         let more_epochs = train_args(&[
