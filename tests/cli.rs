@@ -621,7 +621,7 @@ fn damaged_artifacts_are_reported_not_trusted() {
     std::fs::write(dir.join("config.json"), r#"{"format_version": 9}"#).expect("writable");
     assert_clean_error(
         &app(&["plot"], work.path()),
-        "was written by another version of this app (format 9, this one reads 6)",
+        "was written by another version of this app (format 9, this one reads 7)",
     );
     std::fs::write(dir.join("config.json"), "{ not json").expect("writable");
     assert_clean_error(

@@ -263,7 +263,9 @@ pub fn read_csv(
             },
             _ => csv_error(error),
         })?;
-        let line = record.position().map_or(0, |position| position.line());
+        let line = record
+            .position()
+            .map_or(0, |position| line_of(&text, position.byte()));
         rows.push((line, record));
     }
     let Some((_, first)) = rows.first() else {
@@ -426,6 +428,18 @@ fn read_column(
     })
 }
 
+/// The 1-based line of the record that starts at `byte` of `text`, or after the blank lines
+/// there: the CSV reader places a record after blank lines at the first of them, and counts its
+/// line from there too.
+fn line_of(text: &[u8], byte: u64) -> u64 {
+    let start = usize::try_from(byte).unwrap_or(text.len()).min(text.len());
+    let record = text[start..]
+        .iter()
+        .position(|&b| b != b'\n' && b != b'\r')
+        .map_or(text.len(), |offset| start + offset);
+    1 + text[..record].iter().filter(|&&b| b == b'\n').count() as u64
+}
+
 /// `;` or a tab when the first non-blank line holds more of it than commas (outside quotes);
 /// a comma otherwise.
 fn detect_delimiter(text: &[u8]) -> u8 {
@@ -535,9 +549,9 @@ mod tests {
         let series = load("d,v\n2012/01/01,1\n2012/01/02,2\n", &opts).expect("valid");
         let times = series.times.expect("parsed");
         assert_eq!(times[1].to_string(), "2012-01-02T00:00:00");
-        let text = message("d,v\n2012/01/01,1\n2012/13/02,2\n", &opts);
+        let text = message("d,v\n2012/01/01,1\n\n\n2012/13/02,2\n", &opts);
         assert!(
-            text.contains("line 3, column 'd': '2012/13/02' is not a date; the forms understood are 1962-12-03"),
+            text.contains("line 5, column 'd': '2012/13/02' is not a date; the forms understood are 1962-12-03"),
             "{text}"
         );
         opts.parse_dates = false;
