@@ -132,7 +132,7 @@ fn scaled_rows(series: &TimeSeries, config: &SeriesConfig) -> std::ops::Range<us
     start..fitted_on.end
 }
 
-/// Fits the run's kind of scaler on the transformed series over [`scaled_rows`].
+/// Fits the run's kind of scaler on the transformed series over the rows the model trains on (`scaled_rows`).
 pub fn fit_scaler(series: &TimeSeries, config: &SeriesConfig) -> Scaler {
     let stages = config.fitted_transform.stages(&series.values);
     Scaler::fit(
@@ -142,7 +142,7 @@ pub fn fit_scaler(series: &TimeSeries, config: &SeriesConfig) -> Scaler {
 }
 
 /// Fits the run's kind of scaler on each feature column over the same rows as the target's
-/// ([`scaled_rows`]), untransformed.
+/// (`scaled_rows`), untransformed.
 pub fn fit_feature_scalers(series: &TimeSeries, config: &SeriesConfig) -> Vec<Scaler> {
     let rows = scaled_rows(series, config);
     series

@@ -1,5 +1,5 @@
 //! Training a run: prepare its data, fit the regressor with Burn's `Learner` and our
-//! [`EpochLoop`], evaluate it, and (when asked) save it.
+//! `EpochLoop`, evaluate it, and (when asked) save it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
