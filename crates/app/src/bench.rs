@@ -6,7 +6,7 @@ use std::time::Instant;
 use burn::data::dataset::Dataset;
 use data::{SyntheticConfig, SyntheticDataset};
 use model::TrainingBackend;
-use model::{CellActivation, RecurrentRegressorConfig};
+use model::{CellActivation, CellKind, RecurrentRegressorConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::artifacts::ArtifactDir;
@@ -21,7 +21,7 @@ use crate::train::{fit, FitData, FitStorage};
 /// A benchmark workload: synthetic data of a given shape and the model trained on it.
 #[derive(Clone, Copy, Debug)]
 pub struct Workload {
-    /// `W1`, `W2` or `W3`.
+    /// `W1`, `W2`, `W3`, or a variant of W2's shape: `W2-GRU`, `W2-BiLSTM`, `W2-BiGRU`.
     pub name: &'static str,
     /// Sequences.
     pub samples: usize,
@@ -29,8 +29,14 @@ pub struct Workload {
     pub steps: usize,
     /// Features per step.
     pub features: usize,
-    /// LSTM units.
+    /// Units per layer and direction.
     pub hidden: usize,
+    /// The recurrent cell.
+    pub cell: CellKind,
+    /// Recurrent layers.
+    pub layers: usize,
+    /// Whether each layer reads the sequence both ways.
+    pub bidirectional: bool,
     /// Cell activation.
     pub activation: CellActivation,
     /// Sequences per step.
@@ -47,8 +53,9 @@ impl Workload {
             .find(|w| w.name.eq_ignore_ascii_case(name))
     }
 
-    /// W1 (the tutorial), W2 and W3 at full size, or shrunk for a smoke run.
-    pub fn all(quick: bool) -> [Workload; 3] {
+    /// W1 (the tutorial), W2, W3 and W2's variants (a GRU; 2 bidirectional LSTM layers; 2
+    /// bidirectional GRU layers) at full size, or shrunk for a smoke run.
+    pub fn all(quick: bool) -> [Workload; 6] {
         let shrink = |w: Workload, samples, epochs| match quick {
             true => Workload {
                 samples,
@@ -57,7 +64,24 @@ impl Workload {
             },
             false => w,
         };
-        [
+        let w2 = shrink(
+            Workload {
+                name: "W2",
+                samples: 10_000,
+                steps: 50,
+                features: 1,
+                hidden: 64,
+                activation: CellActivation::Tanh,
+                cell: CellKind::Lstm,
+                layers: 1,
+                bidirectional: false,
+                batch_size: 64,
+                epochs: 3,
+            },
+            256,
+            1,
+        );
+        let [w1, w3] = [
             shrink(
                 Workload {
                     name: "W1",
@@ -66,25 +90,14 @@ impl Workload {
                     features: 1,
                     hidden: 50,
                     activation: CellActivation::Relu,
+                    cell: CellKind::Lstm,
+                    layers: 1,
+                    bidirectional: false,
                     batch_size: 32,
                     epochs: 100,
                 },
                 100,
                 5,
-            ),
-            shrink(
-                Workload {
-                    name: "W2",
-                    samples: 10_000,
-                    steps: 50,
-                    features: 1,
-                    hidden: 64,
-                    activation: CellActivation::Tanh,
-                    batch_size: 64,
-                    epochs: 3,
-                },
-                256,
-                1,
             ),
             shrink(
                 Workload {
@@ -94,18 +107,53 @@ impl Workload {
                     features: 8,
                     hidden: 256,
                     activation: CellActivation::Tanh,
+                    cell: CellKind::Lstm,
+                    layers: 1,
+                    bidirectional: false,
                     batch_size: 128,
                     epochs: 2,
                 },
                 128,
                 1,
             ),
+        ];
+        let variant = |name, cell, layers, bidirectional| Workload {
+            name,
+            cell,
+            layers,
+            bidirectional,
+            ..w2
+        };
+        [
+            w1,
+            w2,
+            w3,
+            variant("W2-GRU", CellKind::Gru, 1, false),
+            variant("W2-BiLSTM", CellKind::Lstm, 2, true),
+            variant("W2-BiGRU", CellKind::Gru, 2, true),
         ]
     }
 
-    /// Forward multiply-adds of one sequence counted as 2 flops: `2·4·H·(I+H)` per step.
+    /// Forward multiply-adds of one sequence counted as 2 flops: per step, layer and direction
+    /// `2·G·H·(I+H)` for `G` gates (4 for the LSTM, 3 for the GRU) and the layer's input width
+    /// `I` (the features, then the layer below's outputs).
     pub fn forward_flops_per_sequence(&self) -> f64 {
-        (2 * 4 * self.hidden * (self.features + self.hidden) * self.steps) as f64
+        let gates = match self.cell {
+            CellKind::Lstm => 4,
+            CellKind::Gru => 3,
+        };
+        let directions = if self.bidirectional { 2 } else { 1 };
+        let per_step: usize = (0..self.layers)
+            .map(|layer| {
+                let input = if layer == 0 {
+                    self.features
+                } else {
+                    directions * self.hidden
+                };
+                directions * 2 * gates * self.hidden * (input + self.hidden)
+            })
+            .sum();
+        (per_step * self.steps) as f64
     }
 }
 
@@ -147,7 +195,10 @@ impl BackendJob for BenchJob {
             .with_input_features(w.features)
             .with_outputs(w.features)
             .with_hidden(w.hidden)
-            .with_activation(w.activation);
+            .with_activation(w.activation)
+            .with_cell(w.cell)
+            .with_layers(w.layers)
+            .with_bidirectional(w.bidirectional);
         let training = TrainingConfig::new()
             .with_epochs(w.epochs)
             .with_batch_size(w.batch_size);
@@ -220,13 +271,21 @@ mod tests {
 
     #[test]
     fn flop_count_follows_the_issue_formula() {
-        let [w1, _, w3] = Workload::all(false);
+        let [w1, _, w3, gru, bilstm, bigru] = Workload::all(false);
         // 2·4·50·(1+50) per step, 10 steps.
         assert_eq!(w1.forward_flops_per_sequence(), 204_000.0);
         assert_eq!(
             w3.forward_flops_per_sequence(),
             (2 * 4 * 256 * 264 * 100) as f64
         );
+        assert_eq!(
+            gru.forward_flops_per_sequence(),
+            (2 * 3 * 64 * 65 * 50) as f64
+        );
+        // Two directions of 64 units; the second layer reads both directions' 128 outputs.
+        let two_layers = |gates| (2 * 2 * gates * 64 * (65 + 192) * 50) as f64;
+        assert_eq!(bilstm.forward_flops_per_sequence(), two_layers(4));
+        assert_eq!(bigru.forward_flops_per_sequence(), two_layers(3));
     }
 
     #[test]

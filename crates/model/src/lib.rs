@@ -18,6 +18,7 @@
 mod activation;
 mod adam;
 mod cell;
+mod fused_gru;
 mod fused_lstm;
 mod keras_init;
 mod lstm_op;
@@ -32,8 +33,8 @@ pub mod backend_ops {
     pub use crate::adam::AdamStep;
     pub use crate::fused_lstm::{final_output, forward, supports};
     pub use crate::lstm_op::{
-        measured_peak_gflops, LstmActivations, LstmGradients, LstmKernels, LstmTrace, Nonlinearity,
-        OutputGrad,
+        measured_peak_gflops, GruActivations, GruGradients, GruKernels, GruTrace, LstmActivations,
+        LstmGradients, LstmKernels, LstmTrace, Nonlinearity, OutputGrad,
     };
 }
 

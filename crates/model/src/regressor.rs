@@ -10,6 +10,7 @@ use burn::prelude::*;
 
 use crate::activation::{CellActivation, GateActivation};
 use crate::cell::CellKind;
+use crate::fused_gru;
 use crate::fused_lstm;
 use crate::keras_init;
 use crate::lstm_op::LstmBackend;
@@ -98,6 +99,16 @@ impl<B: LstmBackend> RecurrentLayer<B> {
                 let (outputs, state) = lstm.forward(sequences, None);
                 (outputs, side_by_side(state.hidden))
             }
+            Self::Gru(gru) if fused_gru::supports(gru) => fused_gru::forward(gru, sequences, false),
+            Self::BiGru(gru) if fused_bidirectional_gru(gru) => {
+                let (forward, forward_last) =
+                    fused_gru::forward(&gru.forward, sequences.clone(), false);
+                let (reverse, reverse_last) = fused_gru::forward(&gru.reverse, sequences, true);
+                (
+                    Tensor::cat(vec![forward, reverse], 2),
+                    Tensor::cat(vec![forward_last, reverse_last], 1),
+                )
+            }
             Self::Gru(gru) => {
                 let outputs = gru.forward(sequences, None);
                 let last = crate::lstm_op::final_step(outputs.clone(), false);
@@ -109,6 +120,11 @@ impl<B: LstmBackend> RecurrentLayer<B> {
             }
         }
     }
+}
+
+/// Whether both directions of `gru` run as the fused op (batch-first, reset-after GRU cells).
+fn fused_bidirectional_gru<B: Backend>(gru: &BiGru<B>) -> bool {
+    gru.batch_first && fused_gru::supports(&gru.forward) && fused_gru::supports(&gru.reverse)
 }
 
 /// Whether both directions of `lstm` run as the fused op (batch-first, plain LSTM cells).
@@ -128,6 +144,14 @@ impl<B: LstmBackend> RecurrentLayer<B> {
             Self::BiLstm(lstm) if fused_bidirectional(lstm) => {
                 let forward = fused_lstm::final_output(&lstm.forward, sequences.clone(), false);
                 let reverse = fused_lstm::final_output(&lstm.reverse, sequences, true);
+                Tensor::cat(vec![forward, reverse], 1)
+            }
+            Self::Gru(gru) if fused_gru::supports(gru) => {
+                fused_gru::final_output(gru, sequences, false)
+            }
+            Self::BiGru(gru) if fused_bidirectional_gru(gru) => {
+                let forward = fused_gru::final_output(&gru.forward, sequences.clone(), false);
+                let reverse = fused_gru::final_output(&gru.reverse, sequences, true);
                 Tensor::cat(vec![forward, reverse], 1)
             }
             _ => self.forward(sequences).1,

@@ -17,8 +17,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let workloads = Workload::all(args.quick);
     if let Some(only) = &args.only {
         // Child mode: measure one workload and report it on one line.
-        let workload = Workload::named(only, args.quick)
-            .with_context(|| format!("no workload {only}; they are W1, W2 and W3"))?;
+        let workload = Workload::named(only, args.quick).with_context(|| {
+            format!("no workload {only}; they are W1, W2, W3, W2-GRU, W2-BiLSTM and W2-BiGRU")
+        })?;
         let measurement = run_on(args.backend, BenchJob(workload))?;
         say!("{RESULT_PREFIX}{}", serde_json::to_string(&measurement)?);
         return Ok(());
@@ -26,7 +27,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let exe = std::env::current_exe().context("cannot find the app executable")?;
     let backend = args.backend.to_string();
     say!(
-        "{:<4}{:>16}{:>12}{:>18}{:>12}{:>12}{:>16}",
+        "{:<10}{:>16}{:>12}{:>18}{:>12}{:>12}{:>16}",
         "",
         "train seq/s",
         "s/epoch",
@@ -51,7 +52,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         };
         let m: Measurement = serde_json::from_str(line).context("unreadable bench result")?;
         say!(
-            "{:<4}{:>16.1}{:>12.3}{:>18.1}{:>12.2}{:>12}{:>16.0}",
+            "{:<10}{:>16.1}{:>12.3}{:>18.1}{:>12.2}{:>12}{:>16.0}",
             m.workload,
             m.train_sequences_per_second,
             m.seconds_per_epoch,

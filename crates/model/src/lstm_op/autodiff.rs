@@ -9,7 +9,10 @@ use burn_autodiff::grads::Gradients;
 use burn_autodiff::ops::{Backward, Ops, OpsKind};
 use burn_autodiff::Autodiff;
 
-use super::{LstmActivations, LstmBackend, LstmKernels, LstmTrace, OutputGrad};
+use super::{
+    GruActivations, GruKernels, GruTrace, LstmActivations, LstmBackend, LstmKernels, LstmTrace,
+    OutputGrad,
+};
 
 /// The autodiff node of [`LstmBackend::lstm_sequence`] (outputs at every step) or, when
 /// `final_only`, of [`LstmBackend::lstm_final`].
@@ -46,6 +49,63 @@ impl<B: LstmBackend> Backward<B, 4> for LstmSequenceBackward {
         }
         if let Some(node) = bias {
             grads.register::<B>(node.id, computed.bias.into_primitive().tensor());
+        }
+    }
+}
+
+/// The autodiff node of [`LstmBackend::gru_sequence`] or, when `final_only`, of
+/// [`LstmBackend::gru_final`].
+#[derive(Debug)]
+struct GruSequenceBackward {
+    final_only: bool,
+}
+
+impl<B: LstmBackend> Backward<B, 5> for GruSequenceBackward {
+    type State = GruTrace<B>;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 5>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let [sequences, input_kernel, recurrent_kernel, input_bias, recurrent_bias] = ops.parents;
+        let output_grad = grads.consume::<B>(&ops.node);
+        let output_grad = if self.final_only {
+            OutputGrad::FinalStep(float(output_grad))
+        } else {
+            OutputGrad::EveryStep(float(output_grad))
+        };
+        let computed = B::gru_backward(ops.state, output_grad, sequences.is_some());
+        if let (Some(node), Some(grad)) = (sequences, computed.sequences) {
+            grads.register::<B>(node.id, grad.into_primitive().tensor());
+        }
+        let parameters = [
+            (
+                input_kernel,
+                computed.input_kernel.into_primitive().tensor(),
+            ),
+            (
+                recurrent_kernel,
+                computed.recurrent_kernel.into_primitive().tensor(),
+            ),
+        ];
+        for (node, grad) in parameters {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, grad);
+            }
+        }
+        let biases = [
+            (input_bias, computed.input_bias.into_primitive().tensor()),
+            (
+                recurrent_bias,
+                computed.recurrent_bias.into_primitive().tensor(),
+            ),
+        ];
+        for (node, grad) in biases {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, grad);
+            }
         }
     }
 }
@@ -95,6 +155,24 @@ impl<B: LstmBackend, C: CheckpointStrategy> LstmBackend for Autodiff<B, C> {
         reverse: bool,
     ) -> Tensor<Self, 2> {
         record(sequences, kernels, activations, reverse, true)
+    }
+
+    fn gru_sequence(
+        sequences: Tensor<Self, 3>,
+        kernels: GruKernels<Self>,
+        activations: GruActivations,
+        reverse: bool,
+    ) -> Tensor<Self, 3> {
+        record_gru(sequences, kernels, activations, reverse, false)
+    }
+
+    fn gru_final(
+        sequences: Tensor<Self, 3>,
+        kernels: GruKernels<Self>,
+        activations: GruActivations,
+        reverse: bool,
+    ) -> Tensor<Self, 2> {
+        record_gru(sequences, kernels, activations, reverse, true)
     }
 
     fn lstm_join_gates<const D: usize>(gates: [Tensor<Self, D>; 4]) -> Tensor<Self, D> {
@@ -161,6 +239,67 @@ fn record<B: LstmBackend, C: CheckpointStrategy, const D: usize>(
                     .tensor()
             } else {
                 B::lstm_sequence(inner_sequences, inner_kernels, activations, reverse)
+                    .into_primitive()
+                    .tensor()
+            };
+            prep.finish(output)
+        }
+    };
+    Tensor::from_primitive(TensorPrimitive::Float(output))
+}
+
+/// [`record`] for the GRU op.
+fn record_gru<B: LstmBackend, C: CheckpointStrategy, const D: usize>(
+    sequences: Tensor<Autodiff<B, C>, 3>,
+    kernels: GruKernels<Autodiff<B, C>>,
+    activations: GruActivations,
+    reverse: bool,
+    final_only: bool,
+) -> Tensor<Autodiff<B, C>, D> {
+    let sequences = sequences.into_primitive().tensor();
+    let input = kernels.input.into_primitive().tensor();
+    let recurrent = kernels.recurrent.into_primitive().tensor();
+    let input_bias = kernels.input_bias.into_primitive().tensor();
+    let recurrent_bias = kernels.recurrent_bias.into_primitive().tensor();
+    let nodes = [
+        sequences.node.clone(),
+        input.node.clone(),
+        recurrent.node.clone(),
+        input_bias.node.clone(),
+        recurrent_bias.node.clone(),
+    ];
+    let inner_kernels = GruKernels::<B> {
+        input: float(input.primitive),
+        recurrent: float(recurrent.primitive),
+        input_bias: float(input_bias.primitive),
+        recurrent_bias: float(recurrent_bias.primitive),
+    };
+    let inner_sequences = float::<B, 3>(sequences.primitive);
+    let output = match (GruSequenceBackward { final_only })
+        .prepare::<C>(nodes)
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let (outputs, trace) =
+                B::gru_forward(inner_sequences, inner_kernels, activations, reverse, true);
+            let trace = trace.expect("gru_forward keeps the trace it is asked for");
+            let output = if final_only {
+                B::lstm_final_step(outputs, reverse)
+                    .into_primitive()
+                    .tensor()
+            } else {
+                outputs.into_primitive().tensor()
+            };
+            prep.finish(trace, output)
+        }
+        OpsKind::UnTracked(prep) => {
+            let output = if final_only {
+                B::gru_final(inner_sequences, inner_kernels, activations, reverse)
+                    .into_primitive()
+                    .tensor()
+            } else {
+                B::gru_sequence(inner_sequences, inner_kernels, activations, reverse)
                     .into_primitive()
                     .tensor()
             };

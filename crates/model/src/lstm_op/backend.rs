@@ -4,10 +4,12 @@
 use burn::nn::activation::Activation;
 use burn::prelude::*;
 
+use super::gru::{self, GruActivations, GruGradients, GruKernels, GruTrace};
 use super::{final_step, tensor_ops};
 use crate::adam::AdamBackend;
 
-/// A backend that can run [`lstm_sequence`](LstmBackend::lstm_sequence).
+/// A backend that can run [`lstm_sequence`](LstmBackend::lstm_sequence) and
+/// [`gru_sequence`](LstmBackend::gru_sequence).
 ///
 /// The default methods are written in tensor operations and fit every backend; `Autodiff<B>`
 /// overrides `lstm_sequence` to record one node with a hand-written backward, and `NdArray`
@@ -86,6 +88,55 @@ pub trait LstmBackend: Backend {
     fn lstm_split_gates<const D: usize>(joined: Tensor<Self, D>) -> [Tensor<Self, D>; 4] {
         let width = joined.dims()[D - 1] / 4;
         std::array::from_fn(|gate| joined.clone().narrow(D - 1, gate * width, width))
+    }
+
+    /// Runs a GRU ([`gru`](super::gru)'s `reset_after` form) from a zero state over
+    /// `sequences` (`[batch, steps, input]`), backwards in time when `reverse`, and returns the
+    /// hidden state at every step, `[batch, steps, hidden]`, in the input's time order.
+    fn gru_sequence(
+        sequences: Tensor<Self, 3>,
+        kernels: GruKernels<Self>,
+        activations: GruActivations,
+        reverse: bool,
+    ) -> Tensor<Self, 3> {
+        Self::gru_forward(sequences, kernels, activations, reverse, false).0
+    }
+
+    /// The forward pass of [`gru_sequence`](LstmBackend::gru_sequence); with `keep_trace`, also
+    /// what [`gru_backward`](LstmBackend::gru_backward) needs.
+    fn gru_forward(
+        sequences: Tensor<Self, 3>,
+        kernels: GruKernels<Self>,
+        activations: GruActivations,
+        reverse: bool,
+        keep_trace: bool,
+    ) -> (Tensor<Self, 3>, Option<GruTrace<Self>>) {
+        gru::forward(sequences, kernels, activations, reverse, keep_trace)
+    }
+
+    /// Back-propagates `output_grad` through the GRU to its kernels, and to the sequences when
+    /// `want_sequences`.
+    fn gru_backward(
+        trace: GruTrace<Self>,
+        output_grad: OutputGrad<Self>,
+        want_sequences: bool,
+    ) -> GruGradients<Self> {
+        gru::backward(trace, output_grad, want_sequences)
+    }
+
+    /// [`gru_sequence`](LstmBackend::gru_sequence)'s hidden state after its last step only,
+    /// `[batch, hidden]`; `Autodiff` records it as its own node, as
+    /// [`lstm_final`](LstmBackend::lstm_final).
+    fn gru_final(
+        sequences: Tensor<Self, 3>,
+        kernels: GruKernels<Self>,
+        activations: GruActivations,
+        reverse: bool,
+    ) -> Tensor<Self, 2> {
+        Self::lstm_final_step(
+            Self::gru_sequence(sequences, kernels, activations, reverse),
+            reverse,
+        )
     }
 }
 

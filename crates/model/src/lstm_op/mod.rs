@@ -22,6 +22,7 @@
 mod autodiff;
 mod backend;
 mod cpu;
+mod gru;
 mod layout;
 mod ndarray_backend;
 mod tensor_ops;
@@ -33,6 +34,7 @@ pub use backend::{
     TrainingBackend,
 };
 pub use cpu::measured_peak_gflops;
+pub use gru::{GruActivations, GruGradients, GruKernels, GruTrace};
 pub(crate) use layout::final_step;
 use layout::{batch_major, step_major};
 
@@ -139,6 +141,85 @@ mod tests {
                             reference.recurrent_kernel,
                         );
                         assert_close(&format!("{label} d bias"), ours.bias, reference.bias);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The GRU's CPU kernel against its tensor-op version (what wgpu runs), forward and
+    /// backward, over shapes, activations, directions and both kinds of output gradient. The
+    /// kernel is checked against `nn::Gru` in `fused_gru`.
+    #[test]
+    fn gru_cpu_kernel_equals_the_tensor_op_version() {
+        let _rng = crate::backend_rng();
+        <NdArray as Backend>::seed(&Default::default(), 6);
+        let hard = Nonlinearity::HardSigmoid {
+            alpha: 0.2,
+            beta: 0.5,
+        };
+        for (batch, steps, input, hidden) in [(1, 1, 1, 1), (3, 7, 2, 5), (2, 12, 4, 8)] {
+            for (gate, candidate) in [
+                (Nonlinearity::Sigmoid, Nonlinearity::Tanh),
+                (hard, Nonlinearity::Relu),
+            ] {
+                for reverse in [false, true] {
+                    let label = format!("GRU B{batch} T{steps} I{input} H{hidden} {gate:?} {candidate:?} reverse={reverse}");
+                    let activations = GruActivations { gate, candidate };
+                    let kernels = GruKernels {
+                        input: random([input, 3 * hidden]),
+                        recurrent: random([hidden, 3 * hidden]),
+                        input_bias: random([3 * hidden]),
+                        recurrent_bias: random([hidden]),
+                    };
+                    let sequences = random([batch, steps, input]);
+                    let (ours, our_trace) = cpu::gru::forward(
+                        sequences.clone(),
+                        kernels.clone(),
+                        activations,
+                        reverse,
+                        true,
+                    );
+                    let (reference, reference_trace) =
+                        gru::forward(sequences, kernels, activations, reverse, true);
+                    assert_close(&format!("{label} outputs"), ours, reference);
+                    let (our_trace, reference_trace) =
+                        (our_trace.expect("kept"), reference_trace.expect("kept"));
+                    for output_grad in [
+                        OutputGrad::EveryStep(random([batch, steps, hidden])),
+                        OutputGrad::FinalStep(random([batch, hidden])),
+                    ] {
+                        let label = match output_grad {
+                            OutputGrad::EveryStep(_) => format!("{label} every step"),
+                            OutputGrad::FinalStep(_) => format!("{label} final step"),
+                        };
+                        let ours = cpu::gru::backward(our_trace.clone(), output_grad.clone(), true);
+                        let reference = gru::backward(reference_trace.clone(), output_grad, true);
+                        assert_close(
+                            &format!("{label} d sequences"),
+                            ours.sequences.expect("asked for"),
+                            reference.sequences.expect("asked for"),
+                        );
+                        assert_close(
+                            &format!("{label} d input kernel"),
+                            ours.input_kernel,
+                            reference.input_kernel,
+                        );
+                        assert_close(
+                            &format!("{label} d recurrent kernel"),
+                            ours.recurrent_kernel,
+                            reference.recurrent_kernel,
+                        );
+                        assert_close(
+                            &format!("{label} d input bias"),
+                            ours.input_bias,
+                            reference.input_bias,
+                        );
+                        assert_close(
+                            &format!("{label} d recurrent bias"),
+                            ours.recurrent_bias,
+                            reference.recurrent_bias,
+                        );
                     }
                 }
             }

@@ -2,7 +2,10 @@
 
 use burn::prelude::*;
 
-use super::{cpu, LstmActivations, LstmBackend, LstmGradients, LstmKernels, LstmTrace, OutputGrad};
+use super::{
+    cpu, GruActivations, GruGradients, GruKernels, GruTrace, LstmActivations, LstmBackend,
+    LstmGradients, LstmKernels, LstmTrace, OutputGrad,
+};
 
 impl LstmBackend for burn_ndarray::NdArray {
     fn lstm_forward(
@@ -21,6 +24,24 @@ impl LstmBackend for burn_ndarray::NdArray {
         want_sequences: bool,
     ) -> LstmGradients<Self> {
         cpu::backward(trace, output_grad, want_sequences)
+    }
+
+    fn gru_forward(
+        sequences: Tensor<Self, 3>,
+        kernels: GruKernels<Self>,
+        activations: GruActivations,
+        reverse: bool,
+        keep_trace: bool,
+    ) -> (Tensor<Self, 3>, Option<GruTrace<Self>>) {
+        cpu::gru::forward(sequences, kernels, activations, reverse, keep_trace)
+    }
+
+    fn gru_backward(
+        trace: GruTrace<Self>,
+        output_grad: OutputGrad<Self>,
+        want_sequences: bool,
+    ) -> GruGradients<Self> {
+        cpu::gru::backward(trace, output_grad, want_sequences)
     }
 
     fn lstm_final_step(outputs: Tensor<Self, 3>, reverse: bool) -> Tensor<Self, 2> {

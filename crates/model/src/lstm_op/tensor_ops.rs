@@ -10,7 +10,7 @@ use super::{
 };
 
 impl Nonlinearity {
-    fn apply<B: Backend>(self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+    pub(super) fn apply<B: Backend>(self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         match self {
             Self::Sigmoid => activation::sigmoid(x),
             Self::HardSigmoid { alpha, beta } => activation::hard_sigmoid(x, alpha, beta),
@@ -21,7 +21,7 @@ impl Nonlinearity {
 
     /// The derivative at the input that produced `y`, computed from `y` alone (all four
     /// functions allow it; at relu's and the hard sigmoid's kinks it takes Burn's side).
-    fn slope<B: Backend>(self, y: Tensor<B, 2>) -> Tensor<B, 2> {
+    pub(super) fn slope<B: Backend>(self, y: Tensor<B, 2>) -> Tensor<B, 2> {
         match self {
             Self::Sigmoid => y.clone() * (y.neg() + 1.0),
             Self::HardSigmoid { alpha, .. } => {

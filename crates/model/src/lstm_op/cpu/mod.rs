@@ -10,6 +10,7 @@
 
 mod backward;
 mod forward;
+pub mod gru;
 mod layout;
 mod maths;
 mod outer_sums;
@@ -112,6 +113,71 @@ mod tests {
                         "B{batch} T{steps} I{input} H{hidden}, {threads} threads: {name}"
                     );
                 }
+            }
+        }
+    }
+
+    /// The same for the GRU kernel: outputs and every gradient equal the one-thread results
+    /// exactly, whatever the split.
+    #[test]
+    fn gru_threads_compute_exactly_what_one_thread_does() {
+        use super::gru::{backward_on_threads, forward_on_threads};
+        use crate::lstm_op::{GruActivations, GruKernels};
+        let _rng = crate::backend_rng();
+        let device = Default::default();
+        let random = |shape: Vec<usize>| {
+            Tensor::<Cpu, 1>::random(
+                [shape.iter().product::<usize>()],
+                Distribution::Normal(0.0, 0.5),
+                &device,
+            )
+        };
+        for (batch, steps, input, hidden) in [(7, 5, 3, 6), (2, 4, 1, 9), (33, 3, 2, 17)] {
+            let kernels = GruKernels {
+                input: random(vec![input, 3 * hidden]).reshape([input, 3 * hidden]),
+                recurrent: random(vec![hidden, 3 * hidden]).reshape([hidden, 3 * hidden]),
+                input_bias: random(vec![3 * hidden]),
+                recurrent_bias: random(vec![hidden]),
+            };
+            let sequences = random(vec![batch, steps, input]).reshape([batch, steps, input]);
+            let output_grad = random(vec![batch, steps, hidden]).reshape([batch, steps, hidden]);
+            let final_grad = random(vec![batch, hidden]).reshape([batch, hidden]);
+            let activations = GruActivations {
+                gate: Nonlinearity::Sigmoid,
+                candidate: Nonlinearity::Tanh,
+            };
+            let run = |threads: usize| {
+                let (outputs, trace) = forward_on_threads(
+                    sequences.clone(),
+                    kernels.clone(),
+                    activations,
+                    true,
+                    true,
+                    threads,
+                );
+                let trace = trace.expect("kept");
+                let every_step = OutputGrad::EveryStep(output_grad.clone());
+                let grads = backward_on_threads(trace.clone(), every_step, true, threads);
+                let final_step = OutputGrad::FinalStep(final_grad.clone());
+                let final_grads = backward_on_threads(trace, final_step, true, threads);
+                [
+                    values(outputs),
+                    values(grads.sequences.expect("asked for")),
+                    values(grads.input_kernel),
+                    values(grads.recurrent_kernel),
+                    values(grads.input_bias),
+                    values(grads.recurrent_bias),
+                    values(final_grads.sequences.expect("asked for")),
+                    values(final_grads.recurrent_kernel),
+                ]
+            };
+            let one = run(1);
+            for threads in [2, 3, batch + 1] {
+                assert_eq!(
+                    one,
+                    run(threads),
+                    "B{batch} T{steps} I{input} H{hidden}, {threads} threads"
+                );
             }
         }
     }
