@@ -76,9 +76,11 @@ impl WithSimd for OuterSums<'_> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
+        // The tile sizes of `packed.rs`, for the same reason: the sums and a panel row must fit
+        // in the register file (32 vectors on AVX-512 and NEON, 16 on AVX2).
         match S::F32_LANES {
             16 => self.run::<S, 8, { PANEL / 16 }>(simd),
-            8 => self.run::<S, 4, { PANEL / 8 }>(simd),
+            8 => self.run::<S, 2, { PANEL / 8 }>(simd),
             4 => self.run::<S, 2, { PANEL / 4 }>(simd),
             _ => self.run::<S, 1, 0>(simd),
         }

@@ -107,11 +107,13 @@ impl WithSimd for Multiply<'_> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        // Tiles of rows × PANEL sums kept in 16 vector registers, the rest of the register file
-        // holding a panel row and the broadcast `a` value.
+        // Tiles of rows × PANEL sums kept in vector registers, the rest of the register file
+        // holding a panel row and the broadcast `a` value: 16 of AVX-512's (and NEON's) 32
+        // registers, 8 of AVX2's 16. (Four AVX2 rows, 16 sums, do not fit beside the panel row:
+        // the sums spill to the stack and the product runs at half speed.)
         match S::F32_LANES {
             16 => self.panels::<S, 8, { PANEL / 16 }>(simd),
-            8 => self.panels::<S, 4, { PANEL / 8 }>(simd),
+            8 => self.panels::<S, 2, { PANEL / 8 }>(simd),
             4 => self.panels::<S, 2, { PANEL / 4 }>(simd),
             _ => self.panels::<S, 1, 0>(simd),
         }
