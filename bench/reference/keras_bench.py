@@ -66,6 +66,8 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=None,
                    help="keras.utils.set_random_seed before each model (default: unseeded)")
     args, w = workloads.parse(p, argv, min_threads=0)
+    if not w.is_plain_lstm():
+        p.error(f"{w.name} is not a one-layer LSTM; keras_bench.py runs W1, W2 and W3 only")
 
     tf = workloads.require("tensorflow", "TensorFlow")
     keras = workloads.require("keras", "Keras")

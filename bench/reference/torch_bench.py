@@ -6,7 +6,10 @@ epoch over a fresh random permutation of the sequences in mini-batches (the batc
 with an index copy, as a shuffling DataLoader does). `--init keras` starts instead from Keras'
 initialisation (Glorot-uniform input kernel, orthogonal recurrent kernel, zero biases but the
 forget gate's at 1, Glorot-uniform head) with Keras' Adam epsilon 1e-7: the tutorial's model
-as Keras starts it, with the tanh cell.
+as Keras starts it, with the tanh cell. The variants W2-GRU, W2-BiLSTM, W2-BiGRU and W3-GRU
+train `nn.GRU` (PyTorch's GRU is Keras' reset_after=True form) or `nn.LSTM` with
+`num_layers=2, bidirectional=True`, the last layer's final state of both directions into
+`nn.Linear(2H, 1)` (as the project's regressor does), PyTorch's initialisation only.
 
 What it measures: the wall time of every epoch (time.perf_counter around the shuffle, the batch
 copies, forward, backward, the optimiser step and each batch's `loss.item()`), and from it the
@@ -18,7 +21,8 @@ two passes. During every timed region it reads how much CPU other processes took
 Output: one line `RESULT {json}` per repetition (the fields bench/compare.sh reads are
 `train_seq_per_s_steady` and `fit_s`); with --reps above 1 a `SUMMARY {json}` line follows.
 
-usage: python torch_bench.py --workload W1|W2|W3 [--threads 2] [--reps 1] [--infer]
+usage: python torch_bench.py --workload W1|W2|W3|W2-GRU|W2-BiLSTM|W2-BiGRU|W3-GRU
+                             [--threads 2] [--reps 1] [--infer]
                              [--init torch|keras] [--seed 0] [--epochs E] [--sequences N]
 """
 import time
@@ -41,11 +45,14 @@ def build(torch, w, init):
     """The model and its optimiser. With init="keras" each layer is re-initialised as Keras
     initialises LSTM(H) and Dense(1) right after PyTorch creates it."""
     h = w.hidden
+    directions = 2 if w.bidirectional else 1
+    cell = torch.nn.LSTM if w.cell == "lstm" else torch.nn.GRU
 
     class LastStateRegressor(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.lstm = torch.nn.LSTM(w.features, h, batch_first=True)
+            self.lstm = cell(w.features, h, num_layers=w.layers, bidirectional=w.bidirectional,
+                             batch_first=True)
             if init == "keras":
                 with torch.no_grad():
                     # nn.LSTM keeps the gates in Keras' order (input, forget, cell, output).
@@ -54,15 +61,17 @@ def build(torch, w, init):
                     self.lstm.bias_ih_l0.zero_()
                     self.lstm.bias_hh_l0.zero_()
                     self.lstm.bias_ih_l0[h:2 * h] = 1.0  # Keras' unit_forget_bias
-            self.head = torch.nn.Linear(h, 1)
+            self.head = torch.nn.Linear(directions * h, 1)
             if init == "keras":
                 with torch.no_grad():
                     glorot_uniform_(torch, self.head.weight, h, 1)
                     self.head.bias.zero_()
 
         def forward(self, x):
-            _, (h_last, _) = self.lstm(x)
-            return self.head(h_last[-1])
+            _, state = self.lstm(x)
+            h_last = state[0] if w.cell == "lstm" else state
+            # [layers * directions, batch, H]: the last layer's directions, forward first.
+            return self.head(torch.cat(list(h_last[-directions:]), dim=1))
 
     model = LastStateRegressor()
     eps = 1e-7 if init == "keras" else 1e-8
@@ -116,6 +125,8 @@ def main(argv=None):
                         "Keras' initialisation and epsilon 1e-7")
     p.add_argument("--seed", type=int, default=0, help="torch.manual_seed (default 0)")
     args, w = workloads.parse(p, argv)
+    if args.init == "keras" and not w.is_plain_lstm():
+        p.error(f"--init keras is for the one-layer LSTM workloads; {w.name} has other layers")
 
     torch = workloads.require("torch", "PyTorch")
     import numpy as np

@@ -12,17 +12,30 @@ import time
 
 
 class Workload:
-    """One benchmark workload: `n` sequences of `steps` steps with `features` inputs each, an LSTM
-    of `hidden` units and a Dense(1) head, trained `epochs` epochs in mini-batches of `batch`."""
+    """One benchmark workload: `n` sequences of `steps` steps with `features` inputs each,
+    `layers` recurrent layers (`cell` "lstm" or "gru", both directions when `bidirectional`) of
+    `hidden` units per direction and a Dense(1) head on the last layer's final state, trained
+    `epochs` epochs in mini-batches of `batch`."""
 
-    def __init__(self, name, n, steps, features, hidden, batch, epochs, about):
+    def __init__(self, name, n, steps, features, hidden, batch, epochs, about,
+                 cell="lstm", layers=1, bidirectional=False):
         self.name, self.n, self.steps, self.features = name, n, steps, features
         self.hidden, self.batch, self.epochs, self.about = hidden, batch, epochs, about
+        self.cell, self.layers, self.bidirectional = cell, layers, bidirectional
+
+    def is_plain_lstm(self):
+        return (self.cell, self.layers, self.bidirectional) == ("lstm", 1, False)
+
+    def variant(self, name, about, cell, layers=1, bidirectional=False):
+        """This workload's data and sizes with other layers."""
+        return Workload(name, self.n, self.steps, self.features, self.hidden, self.batch,
+                        self.epochs, about, cell, layers, bidirectional)
 
     def fields(self):
         """The shape fields of a RESULT line (the names the project's scripts have always used)."""
         return {"N": self.n, "T": self.steps, "I": self.features, "H": self.hidden,
-                "B": self.batch, "E": self.epochs}
+                "B": self.batch, "E": self.epochs, "cell": self.cell, "layers": self.layers,
+                "bidirectional": self.bidirectional}
 
     def is_tutorial(self):
         return (self.n, self.steps, self.features) == (100, 10, 1)
@@ -46,22 +59,37 @@ class Workload:
         return x, y
 
     def forward_flops_per_sequence(self):
-        """Model FLOPs of one sequence's forward pass. Per step the gate products cost
-        2 * 4H * (I + H); the bias add (4H), the five activations (5H, one each), the cell update
-        c = f*c + i*g (3H) and h = o*act(c) (1H) add 13H; the Dense(1) head adds 2H once."""
-        i, h, t = self.features, self.hidden, self.steps
-        return t * (8 * h * (i + h) + 13 * h) + 2 * h
+        """Model FLOPs of one sequence's forward pass. Per step, layer and direction the gate
+        products cost 2 * G * H * (I + H) for G gates (4 for the LSTM, 3 for the GRU) and the
+        layer's input width I (the features, then the layer below's D * H outputs); for the LSTM
+        the bias add (4H), the five activations (5H, one each), the cell update c = f*c + i*g
+        (3H) and h = o*act(c) (1H) add 13H, and the GRU is counted with the same 13H; the Dense(1)
+        head adds 2 * D * H once."""
+        gates = 4 if self.cell == "lstm" else 3
+        directions = 2 if self.bidirectional else 1
+        h, t = self.hidden, self.steps
+        per_step = 0
+        for layer in range(self.layers):
+            i = self.features if layer == 0 else directions * h
+            per_step += directions * (2 * gates * h * (i + h) + 13 * h)
+        return t * per_step + 2 * directions * h
 
     def train_flops_per_sequence(self):
         """Forward plus backward, the backward counted as twice the forward."""
         return 3 * self.forward_flops_per_sequence()
 
 
+_W2 = Workload("W2", 10_000, 50, 1, 64, 64, 3, "many short sequences, small model")
+_W3 = Workload("W3", 4_096, 100, 8, 256, 128, 2, "longer sequences, wider model")
 WORKLOADS = {
     w.name: w for w in (
         Workload("W1", 100, 10, 1, 50, 32, 100, "the Keras tutorial"),
-        Workload("W2", 10_000, 50, 1, 64, 64, 3, "many short sequences, small model"),
-        Workload("W3", 4_096, 100, 8, 256, 128, 2, "longer sequences, wider model"),
+        _W2,
+        _W3,
+        _W2.variant("W2-GRU", "W2 with a GRU", "gru"),
+        _W2.variant("W2-BiLSTM", "W2 with 2 bidirectional LSTM layers", "lstm", 2, True),
+        _W2.variant("W2-BiGRU", "W2 with 2 bidirectional GRU layers", "gru", 2, True),
+        _W3.variant("W3-GRU", "W3 with a GRU", "gru"),
     )
 }
 
@@ -98,7 +126,7 @@ def parser(description, threads_help, threads_default):
 def parse(p, argv=None, min_threads=1):
     """Parses and checks the common flags; returns (args, workload)."""
     args = p.parse_args(argv)
-    w = WORKLOADS.get(args.workload.upper())
+    w = {name.upper(): w for name, w in WORKLOADS.items()}.get(args.workload.upper())
     if w is None:
         p.error(f"unknown workload '{args.workload}'; choose one of {', '.join(WORKLOADS)}")
     if args.threads < min_threads:
@@ -111,7 +139,8 @@ def parse(p, argv=None, min_threads=1):
         p.error(f"--sequences must be at least 1, got {args.sequences}")
     if args.epochs is not None or args.sequences is not None:
         w = Workload(w.name, args.sequences or w.n, w.steps, w.features, w.hidden, w.batch,
-                     args.epochs or w.epochs, w.about + ", resized")
+                     args.epochs or w.epochs, w.about + ", resized", w.cell, w.layers,
+                     w.bidirectional)
     return args, w
 
 

@@ -21,7 +21,8 @@ use crate::train::{fit, FitData, FitStorage};
 /// A benchmark workload: synthetic data of a given shape and the model trained on it.
 #[derive(Clone, Copy, Debug)]
 pub struct Workload {
-    /// `W1`, `W2`, `W3`, or a variant of W2's shape: `W2-GRU`, `W2-BiLSTM`, `W2-BiGRU`.
+    /// `W1`, `W2`, `W3`, or a variant of W2's or W3's shape: `W2-GRU`, `W2-BiLSTM`, `W2-BiGRU`,
+    /// `W3-GRU`.
     pub name: &'static str,
     /// Sequences.
     pub samples: usize,
@@ -53,9 +54,9 @@ impl Workload {
             .find(|w| w.name.eq_ignore_ascii_case(name))
     }
 
-    /// W1 (the tutorial), W2, W3 and W2's variants (a GRU; 2 bidirectional LSTM layers; 2
-    /// bidirectional GRU layers) at full size, or shrunk for a smoke run.
-    pub fn all(quick: bool) -> [Workload; 6] {
+    /// W1 (the tutorial), W2, W3, W2's variants (a GRU; 2 bidirectional LSTM layers; 2
+    /// bidirectional GRU layers) and W3's GRU, at full size or shrunk for a smoke run.
+    pub fn all(quick: bool) -> [Workload; 7] {
         let shrink = |w: Workload, samples, epochs| match quick {
             true => Workload {
                 samples,
@@ -117,20 +118,21 @@ impl Workload {
                 1,
             ),
         ];
-        let variant = |name, cell, layers, bidirectional| Workload {
+        let variant = |base, name, cell, layers, bidirectional| Workload {
             name,
             cell,
             layers,
             bidirectional,
-            ..w2
+            ..base
         };
         [
             w1,
             w2,
             w3,
-            variant("W2-GRU", CellKind::Gru, 1, false),
-            variant("W2-BiLSTM", CellKind::Lstm, 2, true),
-            variant("W2-BiGRU", CellKind::Gru, 2, true),
+            variant(w2, "W2-GRU", CellKind::Gru, 1, false),
+            variant(w2, "W2-BiLSTM", CellKind::Lstm, 2, true),
+            variant(w2, "W2-BiGRU", CellKind::Gru, 2, true),
+            variant(w3, "W3-GRU", CellKind::Gru, 1, false),
         ]
     }
 
@@ -271,7 +273,7 @@ mod tests {
 
     #[test]
     fn flop_count_follows_the_issue_formula() {
-        let [w1, _, w3, gru, bilstm, bigru] = Workload::all(false);
+        let [w1, _, w3, gru, bilstm, bigru, w3_gru] = Workload::all(false);
         // 2·4·50·(1+50) per step, 10 steps.
         assert_eq!(w1.forward_flops_per_sequence(), 204_000.0);
         assert_eq!(
@@ -286,6 +288,10 @@ mod tests {
         let two_layers = |gates| (2 * 2 * gates * 64 * (65 + 192) * 50) as f64;
         assert_eq!(bilstm.forward_flops_per_sequence(), two_layers(4));
         assert_eq!(bigru.forward_flops_per_sequence(), two_layers(3));
+        assert_eq!(
+            w3_gru.forward_flops_per_sequence(),
+            (2 * 3 * 256 * 264 * 100) as f64
+        );
     }
 
     #[test]

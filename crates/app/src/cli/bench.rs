@@ -18,7 +18,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     if let Some(only) = &args.only {
         // Child mode: measure one workload and report it on one line.
         let workload = Workload::named(only, args.quick).with_context(|| {
-            format!("no workload {only}; they are W1, W2, W3, W2-GRU, W2-BiLSTM and W2-BiGRU")
+            format!(
+                "no workload {only}; they are W1, W2, W3, W2-GRU, W2-BiLSTM, W2-BiGRU and W3-GRU"
+            )
         })?;
         let measurement = run_on(args.backend, BenchJob(workload))?;
         say!("{RESULT_PREFIX}{}", serde_json::to_string(&measurement)?);
