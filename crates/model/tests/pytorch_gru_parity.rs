@@ -174,7 +174,11 @@ fn check_case(name: &str, activation: CellActivation, path: Path) {
         .inner()
         .swap_dims(0, 1)
         .reshape([1, b * width]);
-    let final_hidden: Vec<f64> = final_hidden.into_data().convert::<f64>().to_vec().unwrap();
+    let final_hidden: Vec<f64> = final_hidden
+        .into_data()
+        .convert::<f64>()
+        .to_vec()
+        .expect("float data");
     assert_close(
         "final hidden",
         last.inner().reshape([1, b * width]),
