@@ -11,15 +11,12 @@
 
 use std::collections::HashMap;
 
-use burn::module::Param;
 use burn::nn::{GateController, Gru};
-use burn::prelude::*;
-use burn_autodiff::Autodiff;
-use burn_ndarray::NdArray;
 use model::{CellActivation, CellKind, RecurrentLayer, RecurrentRegressorConfig};
 use serde::Deserialize;
 
-type B = Autodiff<NdArray>;
+mod torch_fixture;
+use torch_fixture::{assert_close, flat, tensor, TorchWeights, B};
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -47,69 +44,30 @@ struct Case {
     grad_weights: HashMap<String, serde_json::Value>,
 }
 
-fn flat(value: &serde_json::Value) -> Vec<f64> {
-    match value {
-        serde_json::Value::Array(items) => items.iter().flat_map(flat).collect(),
-        serde_json::Value::Number(number) => vec![number.as_f64().expect("a float")],
-        other => panic!("unexpected JSON value {other}"),
-    }
-}
-
-fn tensor<const D: usize>(values: Vec<f64>, shape: [usize; D]) -> Tensor<B, D> {
-    let data = TensorData::new(values, shape).convert::<f32>();
-    Tensor::from_data(data, &Default::default())
-}
-
 /// Burn's gate controllers in PyTorch's row-block order: reset, update, new.
 fn gates(gru: &Gru<B>) -> [&GateController<B>; 3] {
     [&gru.reset_gate, &gru.update_gate, &gru.new_gate]
 }
 
-/// PyTorch stacks the gates in the rows of `[3H, in]`; Burn keeps an `[in, H]` matrix per gate.
-fn gate_block(torch: &[f64], gate: usize, hidden: usize, width: usize) -> Tensor<B, 2> {
-    let rows = torch[gate * hidden * width..(gate + 1) * hidden * width].to_vec();
-    tensor(rows, [hidden, width]).transpose()
+/// One direction's values (`suffix` "" or "_reverse") of PyTorch's weights or their gradients.
+fn torch_weights(values: &HashMap<String, serde_json::Value>, suffix: &str) -> TorchWeights {
+    let get = |name: &str| flat(&values[&format!("{name}{suffix}")]);
+    TorchWeights {
+        weight_ih: get("weight_ih"),
+        weight_hh: get("weight_hh"),
+        bias_ih: get("bias_ih"),
+        bias_hh: get("bias_hh"),
+    }
 }
 
 /// Loads one direction's PyTorch weights (`suffix` "" or "_reverse") into `gru`.
 fn load_weights(mut gru: Gru<B>, case: &Case, suffix: &str) -> Gru<B> {
-    let (h, i) = (case.hidden, case.features);
-    let weight = |name: &str| flat(&case.weights[&format!("{name}{suffix}")]);
-    let (w_ih, w_hh, b_ih, b_hh) = (
-        weight("weight_ih"),
-        weight("weight_hh"),
-        weight("bias_ih"),
-        weight("bias_hh"),
-    );
+    let weights = torch_weights(&case.weights, suffix);
     let gates = [&mut gru.reset_gate, &mut gru.update_gate, &mut gru.new_gate];
     for (k, gate) in gates.into_iter().enumerate() {
-        let bias = |all: &[f64]| {
-            Some(Param::from_tensor(tensor(
-                all[k * h..(k + 1) * h].to_vec(),
-                [h],
-            )))
-        };
-        gate.input_transform.weight = Param::from_tensor(gate_block(&w_ih, k, h, i));
-        gate.hidden_transform.weight = Param::from_tensor(gate_block(&w_hh, k, h, h));
-        gate.input_transform.bias = bias(&b_ih);
-        gate.hidden_transform.bias = bias(&b_hh);
+        weights.load_gate(gate, k, case.features, case.hidden);
     }
     gru
-}
-
-fn assert_close(name: &str, actual: Tensor<NdArray, 2>, expected: &[f64]) {
-    let actual = actual
-        .into_data()
-        .convert::<f64>()
-        .to_vec::<f64>()
-        .expect("float data");
-    assert_eq!(actual.len(), expected.len(), "{name}: element count");
-    for (index, (a, e)) in actual.iter().zip(expected).enumerate() {
-        assert!(
-            (a - e).abs() <= 1e-5 * e.abs() + 1e-6,
-            "{name}[{index}]: ours {a}, PyTorch {e}"
-        );
-    }
 }
 
 /// How the layer is run: the regressor's own path (the fused op) or Burn's module.
@@ -196,38 +154,10 @@ fn check_case(name: &str, activation: CellActivation, path: Path) {
         RecurrentLayer::BiGru(gru) => vec![(&gru.forward, ""), (&gru.reverse, "_reverse")],
         _ => unreachable!("the layer is a GRU"),
     };
-    let grad = |param: &Param<Tensor<B, 2>>| param.val().grad(&grads).expect("weight gradient");
-    let grad_bias = |param: &Option<Param<Tensor<B, 1>>>| {
-        let bias = param.as_ref().expect("bias on").val();
-        bias.grad(&grads).expect("bias gradient").reshape([1, h])
-    };
     for (gru, suffix) in directions {
-        let torch_grad = |key: &str| flat(&case.grad_weights[&format!("{key}{suffix}")]);
+        let torch_grads = torch_weights(&case.grad_weights, suffix);
         for (k, gate) in gates(gru).into_iter().enumerate() {
-            let rows =
-                |all: Vec<f64>, width: usize| all[k * h * width..(k + 1) * h * width].to_vec();
-            let label = |what: &str| format!("gate {k}{suffix} {what}");
-            // Burn's [in, H] gradient transposed is PyTorch's [H, in] block.
-            assert_close(
-                &label("grad weight_ih"),
-                grad(&gate.input_transform.weight).transpose(),
-                &rows(torch_grad("weight_ih"), i),
-            );
-            assert_close(
-                &label("grad weight_hh"),
-                grad(&gate.hidden_transform.weight).transpose(),
-                &rows(torch_grad("weight_hh"), h),
-            );
-            assert_close(
-                &label("grad bias_ih"),
-                grad_bias(&gate.input_transform.bias),
-                &rows(torch_grad("bias_ih"), 1),
-            );
-            assert_close(
-                &label("grad bias_hh"),
-                grad_bias(&gate.hidden_transform.bias),
-                &rows(torch_grad("bias_hh"), 1),
-            );
+            torch_grads.assert_gate_gradients(&format!("gate {k}{suffix}"), gate, &grads, k, i, h);
         }
     }
 }

@@ -8,15 +8,13 @@
 
 use std::collections::HashMap;
 
-use burn::module::Param;
 use burn::nn::{GateController, Lstm};
 use burn::prelude::*;
-use burn_autodiff::Autodiff;
-use burn_ndarray::NdArray;
 use model::{CellActivation, RecurrentRegressorConfig};
 use serde::Deserialize;
 
-type B = Autodiff<NdArray>;
+mod torch_fixture;
+use torch_fixture::{assert_close, flat, tensor, TorchWeights, B};
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -44,28 +42,8 @@ struct Case {
     grad_weights: HashMap<String, serde_json::Value>,
 }
 
-fn flat(value: &serde_json::Value) -> Vec<f64> {
-    match value {
-        serde_json::Value::Array(items) => items.iter().flat_map(flat).collect(),
-        serde_json::Value::Number(number) => vec![number.as_f64().expect("a float")],
-        other => panic!("unexpected JSON value {other}"),
-    }
-}
-
-fn tensor<const D: usize>(values: Vec<f64>, shape: [usize; D]) -> Tensor<B, D> {
-    let data = TensorData::new(values, shape).convert::<f32>();
-    Tensor::from_data(data, &Default::default())
-}
-
 fn nested3(values: &[Vec<Vec<f64>>]) -> Vec<f64> {
     values.iter().flatten().flatten().copied().collect()
-}
-
-/// PyTorch stacks the gates (input, forget, cell, output) in the rows of `[4H, in]`; Burn keeps a
-/// `[in, H]` matrix per gate.
-fn gate_block(torch: &[f64], gate: usize, hidden: usize, width: usize) -> Tensor<B, 2> {
-    let rows = torch[gate * hidden * width..(gate + 1) * hidden * width].to_vec();
-    tensor(rows, [hidden, width]).transpose()
 }
 
 fn gates(lstm: &Lstm<B>) -> [&GateController<B>; 4] {
@@ -77,12 +55,18 @@ fn gates(lstm: &Lstm<B>) -> [&GateController<B>; 4] {
     ]
 }
 
+fn torch_weights(values: &HashMap<String, serde_json::Value>) -> TorchWeights {
+    TorchWeights {
+        weight_ih: flat(&values["weight_ih"]),
+        weight_hh: flat(&values["weight_hh"]),
+        bias_ih: flat(&values["bias_ih"]),
+        bias_hh: flat(&values["bias_hh"]),
+    }
+}
+
+/// nn.LSTM keeps the gates in Burn's order (input, forget, cell, output).
 fn load_weights(mut lstm: Lstm<B>, case: &Case) -> Lstm<B> {
-    let (h, i) = (case.hidden, case.features);
-    let w_ih = flat(&case.weights["weight_ih"]);
-    let w_hh = flat(&case.weights["weight_hh"]);
-    let b_ih = flat(&case.weights["bias_ih"]);
-    let b_hh = flat(&case.weights["bias_hh"]);
+    let weights = torch_weights(&case.weights);
     let gates = [
         &mut lstm.input_gate,
         &mut lstm.forget_gate,
@@ -90,33 +74,9 @@ fn load_weights(mut lstm: Lstm<B>, case: &Case) -> Lstm<B> {
         &mut lstm.output_gate,
     ];
     for (k, gate) in gates.into_iter().enumerate() {
-        let bias = |all: &[f64]| {
-            Some(Param::from_tensor(tensor(
-                all[k * h..(k + 1) * h].to_vec(),
-                [h],
-            )))
-        };
-        gate.input_transform.weight = Param::from_tensor(gate_block(&w_ih, k, h, i));
-        gate.hidden_transform.weight = Param::from_tensor(gate_block(&w_hh, k, h, h));
-        gate.input_transform.bias = bias(&b_ih);
-        gate.hidden_transform.bias = bias(&b_hh);
+        weights.load_gate(gate, k, case.features, case.hidden);
     }
     lstm
-}
-
-fn assert_close(name: &str, actual: Tensor<NdArray, 2>, expected: &[f64]) {
-    let actual = actual
-        .into_data()
-        .convert::<f64>()
-        .to_vec::<f64>()
-        .expect("float data");
-    assert_eq!(actual.len(), expected.len(), "{name}: element count");
-    for (index, (a, e)) in actual.iter().zip(expected).enumerate() {
-        assert!(
-            (a - e).abs() <= 1e-5 * e.abs() + 1e-6,
-            "{name}[{index}]: ours {a}, PyTorch {e}"
-        );
-    }
 }
 
 /// Checks Burn's `nn::Lstm` forward, or with `fused` our fused pass over the same module
@@ -165,36 +125,9 @@ fn check_case(name: &str, activation: CellActivation, fused: bool) {
         .reshape([b * t, i]);
     assert_close("grad input", grad_input, &nested3(&case.grad_input));
 
-    let grad = |param: &Param<Tensor<B, 2>>| param.val().grad(&grads).expect("weight gradient");
-    let grad_bias = |param: &Option<Param<Tensor<B, 1>>>| {
-        let bias = param.as_ref().expect("bias on").val();
-        bias.grad(&grads).expect("bias gradient").reshape([1, h])
-    };
-    let torch_grad = |key: &str| flat(&case.grad_weights[key]);
+    let torch_grads = torch_weights(&case.grad_weights);
     for (k, gate) in gates(&lstm).into_iter().enumerate() {
-        let rows = |all: Vec<f64>, width: usize| all[k * h * width..(k + 1) * h * width].to_vec();
-        let label = |what: &str| format!("gate {k} {what}");
-        // Burn's [in, H] gradient transposed is PyTorch's [H, in] block.
-        assert_close(
-            &label("grad weight_ih"),
-            grad(&gate.input_transform.weight).transpose(),
-            &rows(torch_grad("weight_ih"), i),
-        );
-        assert_close(
-            &label("grad weight_hh"),
-            grad(&gate.hidden_transform.weight).transpose(),
-            &rows(torch_grad("weight_hh"), h),
-        );
-        assert_close(
-            &label("grad bias_ih"),
-            grad_bias(&gate.input_transform.bias),
-            &rows(torch_grad("bias_ih"), 1),
-        );
-        assert_close(
-            &label("grad bias_hh"),
-            grad_bias(&gate.hidden_transform.bias),
-            &rows(torch_grad("bias_hh"), 1),
-        );
+        torch_grads.assert_gate_gradients(&format!("gate {k}"), gate, &grads, k, i, h);
     }
 }
 
