@@ -26,36 +26,21 @@ fn bias_or_zeros<B: Backend>(
 /// The fused kernels of `gru`, gates in the order update, reset, new.
 fn fused_kernels<B: LstmBackend>(gru: &Gru<B>) -> GruKernels<B> {
     let gates: [&GateController<B>; 3] = [&gru.update_gate, &gru.reset_gate, &gru.new_gate];
-    let input = Tensor::cat(
-        gates
-            .iter()
-            .map(|gate| gate.input_transform.weight.val())
-            .collect(),
-        1,
-    );
+    let input = B::lstm_join_columns(gates.map(|gate| gate.input_transform.weight.val()));
     let device = input.device();
     let hidden = gru.d_hidden;
-    let recurrent = Tensor::cat(
-        gates
-            .iter()
-            .map(|gate| gate.hidden_transform.weight.val())
-            .collect(),
-        1,
-    );
+    let recurrent = B::lstm_join_columns(gates.map(|gate| gate.hidden_transform.weight.val()));
     let input_bias = |gate: &GateController<B>| {
         bias_or_zeros(gate.input_transform.bias.as_ref(), hidden, &device)
     };
     let recurrent_bias = |gate: &GateController<B>| {
         bias_or_zeros(gate.hidden_transform.bias.as_ref(), hidden, &device)
     };
-    let input_bias_joined = Tensor::cat(
-        vec![
-            input_bias(&gru.update_gate) + recurrent_bias(&gru.update_gate),
-            input_bias(&gru.reset_gate) + recurrent_bias(&gru.reset_gate),
-            input_bias(&gru.new_gate),
-        ],
-        0,
-    );
+    let input_bias_joined = B::lstm_join_columns([
+        input_bias(&gru.update_gate) + recurrent_bias(&gru.update_gate),
+        input_bias(&gru.reset_gate) + recurrent_bias(&gru.reset_gate),
+        input_bias(&gru.new_gate),
+    ]);
     GruKernels {
         input,
         recurrent,

@@ -16,7 +16,7 @@ use crate::lstm_op::{LstmActivations, LstmBackend, LstmKernels, Nonlinearity};
 
 /// The fused kernels of `lstm`, gates in the order input, forget, output, cell (the three
 /// sigmoid gates first, so one activation covers them), joined by
-/// [`LstmBackend::lstm_join_gates`]: three autodiff nodes and one addition per call.
+/// [`LstmBackend::lstm_join_columns`]: three autodiff nodes and one addition per call.
 fn fused_kernels<B: LstmBackend>(lstm: &Lstm<B>) -> LstmKernels<B> {
     let gates = [
         &lstm.input_gate,
@@ -24,15 +24,15 @@ fn fused_kernels<B: LstmBackend>(lstm: &Lstm<B>) -> LstmKernels<B> {
         &lstm.output_gate,
         &lstm.cell_gate,
     ];
-    let input = B::lstm_join_gates(gates.map(|gate| gate.input_transform.weight.val()));
-    let recurrent = B::lstm_join_gates(gates.map(|gate| gate.hidden_transform.weight.val()));
+    let input = B::lstm_join_columns(gates.map(|gate| gate.input_transform.weight.val()));
+    let recurrent = B::lstm_join_columns(gates.map(|gate| gate.hidden_transform.weight.val()));
     // Burn's LSTM has both biases on every gate or none (`LstmConfig::bias`).
     let biases = |transform: fn(&GateController<B>) -> &Linear<B>| {
         let biases = gates.map(|gate| transform(gate).bias.as_ref().map(Param::val));
         biases
             .iter()
             .all(Option::is_some)
-            .then(|| B::lstm_join_gates(biases.map(|bias| bias.expect("checked above"))))
+            .then(|| B::lstm_join_columns(biases.map(|bias| bias.expect("checked above"))))
     };
     let bias = match (
         biases(|gate| &gate.input_transform),

@@ -91,8 +91,8 @@ impl<B: LstmBackend> RecurrentLayer<B> {
                     fused_lstm::forward(&lstm.forward, sequences.clone(), false);
                 let (reverse, reverse_last) = fused_lstm::forward(&lstm.reverse, sequences, true);
                 (
-                    Tensor::cat(vec![forward, reverse], 2),
-                    Tensor::cat(vec![forward_last, reverse_last], 1),
+                    B::lstm_join_columns([forward, reverse]),
+                    B::lstm_join_columns([forward_last, reverse_last]),
                 )
             }
             Self::BiLstm(lstm) => {
@@ -105,8 +105,8 @@ impl<B: LstmBackend> RecurrentLayer<B> {
                     fused_gru::forward(&gru.forward, sequences.clone(), false);
                 let (reverse, reverse_last) = fused_gru::forward(&gru.reverse, sequences, true);
                 (
-                    Tensor::cat(vec![forward, reverse], 2),
-                    Tensor::cat(vec![forward_last, reverse_last], 1),
+                    B::lstm_join_columns([forward, reverse]),
+                    B::lstm_join_columns([forward_last, reverse_last]),
                 )
             }
             Self::Gru(gru) => {
@@ -144,7 +144,7 @@ impl<B: LstmBackend> RecurrentLayer<B> {
             Self::BiLstm(lstm) if fused_bidirectional(lstm) => {
                 let forward = fused_lstm::final_output(&lstm.forward, sequences.clone(), false);
                 let reverse = fused_lstm::final_output(&lstm.reverse, sequences, true);
-                Tensor::cat(vec![forward, reverse], 1)
+                B::lstm_join_columns([forward, reverse])
             }
             Self::Gru(gru) if fused_gru::supports(gru) => {
                 fused_gru::final_output(gru, sequences, false)
@@ -152,7 +152,7 @@ impl<B: LstmBackend> RecurrentLayer<B> {
             Self::BiGru(gru) if fused_bidirectional_gru(gru) => {
                 let forward = fused_gru::final_output(&gru.forward, sequences.clone(), false);
                 let reverse = fused_gru::final_output(&gru.reverse, sequences, true);
-                Tensor::cat(vec![forward, reverse], 1)
+                B::lstm_join_columns([forward, reverse])
             }
             _ => self.forward(sequences).1,
         }

@@ -110,22 +110,22 @@ impl<B: LstmBackend> Backward<B, 5> for GruSequenceBackward {
     }
 }
 
-/// The autodiff node of [`LstmBackend::lstm_join_gates`]: each gate's gradient is its block
+/// The autodiff node of [`LstmBackend::lstm_join_columns`]: each part's gradient is its block
 /// of columns of the joined gradient.
 #[derive(Debug)]
-struct JoinGatesBackward<const D: usize>;
+struct JoinColumnsBackward<const D: usize>;
 
-impl<B: LstmBackend, const D: usize> Backward<B, 4> for JoinGatesBackward<D> {
+impl<B: LstmBackend, const D: usize, const N: usize> Backward<B, N> for JoinColumnsBackward<D> {
     type State = ();
 
     fn backward(
         self,
-        ops: Ops<Self::State, 4>,
+        ops: Ops<Self::State, N>,
         grads: &mut Gradients,
         _checkpointer: &mut Checkpointer,
     ) {
         let joined = float::<B, D>(grads.consume::<B>(&ops.node));
-        let parts = B::lstm_split_gates(joined);
+        let parts: [Tensor<B, D>; N] = B::lstm_split_columns(joined);
         for (parent, grad) in ops.parents.into_iter().zip(parts) {
             if let Some(node) = parent {
                 grads.register::<B>(node.id, grad.into_primitive().tensor());
@@ -175,13 +175,15 @@ impl<B: LstmBackend, C: CheckpointStrategy> LstmBackend for Autodiff<B, C> {
         record_gru(sequences, kernels, activations, reverse, true)
     }
 
-    fn lstm_join_gates<const D: usize>(gates: [Tensor<Self, D>; 4]) -> Tensor<Self, D> {
-        let gates = gates.map(|gate| gate.into_primitive().tensor());
-        let nodes = gates.each_ref().map(|gate| gate.node.clone());
-        let inner = gates.map(|gate| float::<B, D>(gate.primitive));
-        let joined = B::lstm_join_gates(inner).into_primitive().tensor();
+    fn lstm_join_columns<const D: usize, const N: usize>(
+        parts: [Tensor<Self, D>; N],
+    ) -> Tensor<Self, D> {
+        let parts = parts.map(|part| part.into_primitive().tensor());
+        let nodes = parts.each_ref().map(|part| part.node.clone());
+        let inner = parts.map(|part| float::<B, D>(part.primitive));
+        let joined = B::lstm_join_columns(inner).into_primitive().tensor();
         // Compute-bound, as `record`: nothing to recompute under a checkpointing strategy.
-        let joined = JoinGatesBackward::<D>
+        let joined = JoinColumnsBackward::<D>
             .prepare::<C>(nodes)
             .compute_bound()
             .stateless(joined);

@@ -74,20 +74,26 @@ pub trait LstmBackend: Backend {
         final_step(outputs, reverse)
     }
 
-    /// The four gates' weights side by side along the last axis, in the fused kernels' layout:
-    /// four `[.., columns]` tensors → `[.., 4·columns]`. `Tensor::cat` does the same, but on
-    /// NdArray it copies element by element through a generic iterator, and its autodiff node
-    /// slices the gradient just as slowly (for small models more time than the kernels' own
-    /// work); NdArray overrides both directions with row copies.
-    fn lstm_join_gates<const D: usize>(gates: [Tensor<Self, D>; 4]) -> Tensor<Self, D> {
-        Tensor::cat(gates.into(), D - 1)
+    /// `N` tensors of the same shape side by side along the last axis: `N` `[.., columns]`
+    /// tensors → `[.., N·columns]`. This joins the gates' weights in the fused kernels' layout
+    /// (`N` = 4 for the LSTM, 3 for the GRU) and the two directions' outputs of a bidirectional
+    /// layer (`N` = 2). `Tensor::cat` does the same, but on NdArray it copies element by element
+    /// through a generic iterator, and its autodiff node slices the gradient just as slowly (for
+    /// small models more time than the kernels' own work); NdArray overrides both directions with
+    /// row copies.
+    fn lstm_join_columns<const D: usize, const N: usize>(
+        parts: [Tensor<Self, D>; N],
+    ) -> Tensor<Self, D> {
+        Tensor::cat(parts.into(), D - 1)
     }
 
-    /// The inverse of [`lstm_join_gates`](LstmBackend::lstm_join_gates): `[.., 4·columns]` →
-    /// four `[.., columns]`.
-    fn lstm_split_gates<const D: usize>(joined: Tensor<Self, D>) -> [Tensor<Self, D>; 4] {
-        let width = joined.dims()[D - 1] / 4;
-        std::array::from_fn(|gate| joined.clone().narrow(D - 1, gate * width, width))
+    /// The inverse of [`lstm_join_columns`](LstmBackend::lstm_join_columns): `[.., N·columns]`
+    /// → `N` `[.., columns]`.
+    fn lstm_split_columns<const D: usize, const N: usize>(
+        joined: Tensor<Self, D>,
+    ) -> [Tensor<Self, D>; N] {
+        let width = joined.dims()[D - 1] / N;
+        std::array::from_fn(|part| joined.clone().narrow(D - 1, part * width, width))
     }
 
     /// Runs a GRU ([`gru`](super::gru)'s `reset_after` form) from a zero state over

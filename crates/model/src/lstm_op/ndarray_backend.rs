@@ -48,11 +48,15 @@ impl LstmBackend for burn_ndarray::NdArray {
         cpu::final_step(outputs, reverse)
     }
 
-    fn lstm_join_gates<const D: usize>(gates: [Tensor<Self, D>; 4]) -> Tensor<Self, D> {
-        cpu::join_gates(gates)
+    fn lstm_join_columns<const D: usize, const N: usize>(
+        parts: [Tensor<Self, D>; N],
+    ) -> Tensor<Self, D> {
+        cpu::join_columns(parts)
     }
 
-    fn lstm_split_gates<const D: usize>(joined: Tensor<Self, D>) -> [Tensor<Self, D>; 4] {
-        cpu::split_gates(joined)
+    fn lstm_split_columns<const D: usize, const N: usize>(
+        joined: Tensor<Self, D>,
+    ) -> [Tensor<Self, D>; N] {
+        cpu::split_columns(joined)
     }
 }

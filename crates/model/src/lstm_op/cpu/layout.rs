@@ -74,34 +74,36 @@ pub fn final_step(outputs: Tensor<Cpu, 3>, reverse: bool) -> Tensor<Cpu, 2> {
     Tensor::from_primitive(TensorPrimitive::Float(NdArrayTensor::from(state)))
 }
 
-/// See [`LstmBackend::lstm_join_gates`](crate::lstm_op::LstmBackend::lstm_join_gates): each row of the
-/// result is the four gates' rows one after the other.
-pub fn join_gates<const D: usize>(gates: [Tensor<Cpu, D>; 4]) -> Tensor<Cpu, D> {
-    let mut shape = gates[0].dims();
+/// See [`LstmBackend::lstm_join_columns`](crate::lstm_op::LstmBackend::lstm_join_columns):
+/// each row of the result is the parts' rows one after the other.
+pub fn join_columns<const D: usize, const N: usize>(parts: [Tensor<Cpu, D>; N]) -> Tensor<Cpu, D> {
+    let mut shape = parts[0].dims();
     let columns = shape[D - 1];
-    let gates = gates.map(shared);
-    let rows = gates[0].len() / columns.max(1);
-    let mut joined = Vec::with_capacity(4 * rows * columns);
+    let parts = parts.map(shared);
+    let rows = parts[0].len() / columns.max(1);
+    let mut joined = Vec::with_capacity(N * rows * columns);
     for row in 0..rows {
-        for gate in &gates {
-            joined.extend_from_slice(&slice(gate)[row * columns..][..columns]);
+        for part in &parts {
+            joined.extend_from_slice(&slice(part)[row * columns..][..columns]);
         }
     }
-    shape[D - 1] = 4 * columns;
+    shape[D - 1] = N * columns;
     tensor(joined, shape)
 }
 
-/// See [`LstmBackend::lstm_split_gates`](crate::lstm_op::LstmBackend::lstm_split_gates).
-pub fn split_gates<const D: usize>(joined: Tensor<Cpu, D>) -> [Tensor<Cpu, D>; 4] {
+/// See [`LstmBackend::lstm_split_columns`](crate::lstm_op::LstmBackend::lstm_split_columns).
+pub fn split_columns<const D: usize, const N: usize>(
+    joined: Tensor<Cpu, D>,
+) -> [Tensor<Cpu, D>; N] {
     let mut shape = joined.dims();
-    let columns = shape[D - 1] / 4;
+    let columns = shape[D - 1] / N;
     shape[D - 1] = columns;
     let joined = shared(joined);
-    let rows = joined.len() / (4 * columns).max(1);
-    std::array::from_fn(|gate| {
+    let rows = joined.len() / (N * columns).max(1);
+    std::array::from_fn(|index| {
         let mut part = Vec::with_capacity(rows * columns);
-        for row in slice(&joined).chunks_exact((4 * columns).max(1)) {
-            part.extend_from_slice(&row[gate * columns..][..columns]);
+        for row in slice(&joined).chunks_exact((N * columns).max(1)) {
+            part.extend_from_slice(&row[index * columns..][..columns]);
         }
         tensor(part, shape)
     })
@@ -119,8 +121,8 @@ mod tests {
     }
 
     /// The row-copy join and split equal `Tensor::cat` and `narrow` (what every other backend
-    /// runs), for vectors, matrices, a transposed (non-contiguous) matrix and one column per
-    /// gate, and split undoes join.
+    /// runs), for vectors, matrices, a transposed (non-contiguous) matrix, one column per part,
+    /// four LSTM gates, three GRU gates and two directions' sequences, and split undoes join.
     #[test]
     fn joining_and_splitting_gates_equal_cat_and_narrow() {
         let _rng = crate::backend_rng();
@@ -128,13 +130,13 @@ mod tests {
         let matrix = |rows: usize, columns: usize| {
             Tensor::<Cpu, 2>::random([rows, columns], Distribution::Normal(0.0, 1.0), &device)
         };
-        let transposed = std::array::from_fn(|_| matrix(5, 3).transpose());
+        let transposed: [Tensor<Cpu, 2>; 4] = std::array::from_fn(|_| matrix(5, 3).transpose());
         for gates in [
             std::array::from_fn(|_| matrix(3, 4)),
             std::array::from_fn(|_| matrix(2, 1)),
             transposed,
         ] {
-            let joined = join_gates(gates.clone());
+            let joined = join_columns(gates.clone());
             assert_eq!(
                 values(joined.clone()),
                 values(Tensor::cat(gates.to_vec(), 1)),
@@ -142,7 +144,7 @@ mod tests {
                 gates[0].dims()
             );
             let width = gates[0].dims()[1];
-            for (gate, (part, original)) in split_gates(joined.clone())
+            for (gate, (part, original)) in split_columns::<2, 4>(joined.clone())
                 .into_iter()
                 .zip(gates)
                 .enumerate()
@@ -154,7 +156,7 @@ mod tests {
                 );
                 assert_eq!(
                     values(
-                        split_gates(join_gates([
+                        split_columns::<2, 4>(join_columns([
                             original.clone(),
                             original.clone(),
                             original.clone(),
@@ -169,13 +171,31 @@ mod tests {
         let vectors: [Tensor<Cpu, 1>; 4] = std::array::from_fn(|gate| {
             Tensor::from_floats([gate as f32, 10.0 + gate as f32], &device)
         });
-        let joined = join_gates(vectors);
+        let joined = join_columns(vectors);
         assert_eq!(
             values(joined.clone()),
             [0.0, 10.0, 1.0, 11.0, 2.0, 12.0, 3.0, 13.0]
         );
-        let parts = split_gates(joined).map(values);
+        let parts = split_columns::<1, 4>(joined).map(values);
         assert_eq!(parts[2], [2.0, 12.0]);
+        // Two directions' [batch, steps, hidden] outputs, and three GRU gates.
+        let sequences: [Tensor<Cpu, 3>; 2] = std::array::from_fn(|_| {
+            Tensor::random([3, 5, 4], Distribution::Normal(0.0, 1.0), &device)
+        });
+        let joined = join_columns(sequences.clone());
+        assert_eq!(
+            values(joined.clone()),
+            values(Tensor::cat(sequences.to_vec(), 2))
+        );
+        let halves = split_columns::<3, 2>(joined);
+        for (half, original) in halves.into_iter().zip(sequences) {
+            assert_eq!(values(half), values(original));
+        }
+        let three: [Tensor<Cpu, 2>; 3] = std::array::from_fn(|_| matrix(2, 6));
+        assert_eq!(
+            values(join_columns(three.clone())),
+            values(Tensor::cat(three.to_vec(), 1))
+        );
     }
 
     /// The row copies equal the tensor-operation versions every other backend runs: step-major

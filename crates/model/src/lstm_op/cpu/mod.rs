@@ -21,7 +21,7 @@ mod threads;
 
 pub use backward::backward;
 pub use forward::forward;
-pub use layout::{final_step, join_gates, split_gates};
+pub use layout::{final_step, join_columns, split_columns};
 pub use peak::measured_peak_gflops;
 
 use burn_ndarray::NdArray;
