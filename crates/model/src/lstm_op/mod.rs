@@ -13,27 +13,29 @@
 //!
 //! This is Burn's backend extension pattern: a trait over `Backend` (`backend.rs`) whose default
 //! methods are written in tensor operations (`tensor_ops.rs`; any backend can opt in with an
-//! empty `impl`, as wgpu does in `wgpu_backend.rs`), an implementation for `Autodiff<B>` that
-//! registers the custom backward (`autodiff.rs`), and a CPU kernel for `NdArray`
-//! (`ndarray_backend.rs`, `cpu/`) that fuses each step's gate arithmetic into one loop, with its
+//! empty `impl`), an implementation for `Autodiff<B>` that registers the custom backward
+//! (`autodiff.rs`), CubeCL kernels for the GPU backends (`cube/`: wgpu, CUDA), and a CPU kernel
+//! for `NdArray` (`ndarray_backend.rs`, `cpu/`) that fuses each step's gate arithmetic into one loop, with its
 //! matrix products in `cpu/packed.rs` (per step, weights packed once per pass) and
 //! `cpu/outer_sums.rs` (the weight gradients).
 
 mod autodiff;
 mod backend;
 mod cpu;
+#[cfg(feature = "cube")]
+mod cube;
 mod gru;
 mod layout;
 mod ndarray_backend;
 mod tensor_ops;
-#[cfg(feature = "wgpu")]
-mod wgpu_backend;
 
 pub use backend::{
     LstmActivations, LstmBackend, LstmGradients, LstmKernels, LstmTrace, Nonlinearity, OutputGrad,
     TrainingBackend,
 };
 pub use cpu::measured_peak_gflops;
+#[cfg(all(test, feature = "wgpu"))]
+pub(crate) use cube::tests::adapter_or_skip;
 pub use gru::{GruActivations, GruGradients, GruKernels, GruTrace};
 pub(crate) use layout::final_step;
 use layout::{batch_major, step_major};
