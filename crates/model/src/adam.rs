@@ -53,7 +53,7 @@ pub trait AdamBackend: Backend {
 /// [`AdamBackend::adam_step`] in tensor operations: burn-optim 0.21's `AdamW::step` and
 /// `AdaptiveMomentumW::transform`, operation for operation (the scalars converted as Burn
 /// converts them).
-fn tensor_op_step<B: Backend, const D: usize>(
+pub(crate) fn tensor_op_step<B: Backend, const D: usize>(
     parameter: Tensor<B, D>,
     grad: Tensor<B, D>,
     moments: Option<[Tensor<B, D>; 2]>,
@@ -186,9 +186,6 @@ fn update_parameter(
         p[i] = p[i] * keep - delta * rate;
     }
 }
-
-#[cfg(feature = "wgpu")]
-impl AdamBackend for burn_wgpu::Wgpu {}
 
 /// AdamW whose update is [`AdamBackend::adam_step`]; Burn's `OptimizerAdaptor` around it does
 /// the rest (gradient clipping, state per parameter, records).

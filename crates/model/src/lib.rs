@@ -17,6 +17,8 @@
 
 mod activation;
 mod adam;
+#[cfg(feature = "cube")]
+mod adam_kernel;
 mod cell;
 mod fused_gru;
 mod fused_lstm;
