@@ -108,6 +108,10 @@ pub struct EpochLoop<B: TrainingBackend> {
     resume: Mutex<Option<ResumePoint<B>>>,
     observer: Mutex<Box<dyn TrainingObserver>>,
     outcome: Mutex<Option<LoopOutcome>>,
+    /// Whether Burn's event processor gets every batch (for a dashboard that shows them).
+    /// Its metrics read each batch's loss back from the device, a wait for the device per
+    /// batch; without a dashboard the epoch's records come from [`LossMean`] alone.
+    feed_batches: bool,
 }
 
 type Checkpointer<B> = LearningCheckpointer<Components<B>>;
@@ -137,7 +141,9 @@ enum Pass {
 impl<B: TrainingBackend> EpochLoop<B> {
     /// A loop over `train_items` (the dataset behind the training loader) that sets `rate`,
     /// writes its per-epoch files into `artifacts` (when there is a directory) and tells
-    /// `observer` about every epoch.
+    /// `observer` about every epoch; Burn's event processor gets every batch when
+    /// `feed_batches` (something displays them), else only the ends of epochs.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         plan: LoopPlan,
         device: B::Device,
@@ -146,6 +152,7 @@ impl<B: TrainingBackend> EpochLoop<B> {
         artifacts: Option<ArtifactDir>,
         resume: Option<ResumePoint<B>>,
         observer: Box<dyn TrainingObserver>,
+        feed_batches: bool,
     ) -> Self {
         Self {
             plan,
@@ -156,6 +163,7 @@ impl<B: TrainingBackend> EpochLoop<B> {
             resume: Mutex::new(resume),
             observer: Mutex::new(observer),
             outcome: Mutex::new(None),
+            feed_batches,
         }
     }
 
@@ -205,13 +213,15 @@ impl<B: TrainingBackend> EpochLoop<B> {
             let output = learner.train_step(batch);
             learner.optimizer_step(output.grads);
             loss.add(&output.item.loss, size);
-            processor.process_train(LearnerEvent::ProcessedItem(TrainingItem::new(
-                output.item,
-                progress,
-                global.clone(),
-                Some(iteration),
-                Some(learner.lr_current()),
-            )));
+            if self.feed_batches {
+                processor.process_train(LearnerEvent::ProcessedItem(TrainingItem::new(
+                    output.item,
+                    progress,
+                    global.clone(),
+                    Some(iteration),
+                    Some(learner.lr_current()),
+                )));
+            }
             if interrupter.should_stop() {
                 return Pass::Interrupted;
             }
@@ -238,13 +248,15 @@ impl<B: TrainingBackend> EpochLoop<B> {
             let progress = batches.progress();
             let output = InferenceStep::step(&model, batch);
             loss.add(&output.loss, size);
-            processor.process_valid(LearnerEvent::ProcessedItem(TrainingItem::new(
-                output,
-                progress,
-                global.clone(),
-                Some(iteration),
-                None,
-            )));
+            if self.feed_batches {
+                processor.process_valid(LearnerEvent::ProcessedItem(TrainingItem::new(
+                    output,
+                    progress,
+                    global.clone(),
+                    Some(iteration),
+                    None,
+                )));
+            }
             if interrupter.should_stop() {
                 return Pass::Interrupted;
             }
@@ -354,22 +366,42 @@ pub fn monitored(history: &[EpochRecord]) -> Vec<f64> {
         .collect()
 }
 
-/// Mean loss weighted by batch size, as Keras reports it.
-#[derive(Default)]
-struct LossMean {
-    sum: f64,
-    count: usize,
+/// Mean loss weighted by batch size, as Keras reports it. The batches' losses stay on the
+/// device until the epoch ends and are read back together: reading each one as it comes would
+/// make the training thread wait for the device at every batch.
+struct LossMean<B: Backend> {
+    losses: Vec<Tensor<B, 1>>,
+    sizes: Vec<usize>,
 }
 
-impl LossMean {
-    fn add<B: Backend>(&mut self, loss: &Tensor<B, 1>, batch: usize) {
-        let value: f64 = loss.clone().into_scalar().elem();
-        self.sum += value * batch as f64;
-        self.count += batch;
+impl<B: Backend> Default for LossMean<B> {
+    fn default() -> Self {
+        Self {
+            losses: Vec::new(),
+            sizes: Vec::new(),
+        }
+    }
+}
+
+impl<B: Backend> LossMean<B> {
+    fn add(&mut self, loss: &Tensor<B, 1>, batch: usize) {
+        self.losses.push(loss.clone().detach());
+        self.sizes.push(batch);
     }
 
-    fn mean(&self) -> f64 {
-        self.sum / self.count.max(1) as f64
+    /// One read from the device; the sum in `f64`, batch by batch, as before.
+    fn mean(self) -> f64 {
+        let count: usize = self.sizes.iter().sum();
+        if self.losses.is_empty() {
+            return 0.0;
+        }
+        let values = Tensor::cat(self.losses, 0).into_data();
+        let sum: f64 = values
+            .iter::<f64>()
+            .zip(&self.sizes)
+            .map(|(value, &batch)| value * batch as f64)
+            .sum();
+        sum / count.max(1) as f64
     }
 }
 

@@ -118,6 +118,11 @@ impl RendererSlot {
     pub(crate) fn new(inner: Option<Box<dyn MetricsRenderer>>) -> Self {
         Self { inner }
     }
+
+    /// Whether a renderer is there to show each batch.
+    pub(crate) fn shows_batches(&self) -> bool {
+        self.inner.is_some()
+    }
 }
 
 impl MetricsRendererTraining for RendererSlot {

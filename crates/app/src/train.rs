@@ -477,6 +477,7 @@ pub(crate) fn fit<B: TrainingBackend>(
         storage.artifacts.cloned(),
         storage.resume,
         observer,
+        renderer.shows_batches(),
     ));
     // Without a directory nothing is written: Burn's checkpointer is left out, its metric
     // logger keeps metrics in memory and its application logger is off.
