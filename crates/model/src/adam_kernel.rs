@@ -126,7 +126,7 @@ where
 mod tests {
     use burn::tensor::Distribution;
     use burn_ndarray::NdArray;
-    use burn_wgpu::{Wgpu, WgpuDevice};
+    use burn_wgpu::{WgpuDevice, WgpuRuntime};
 
     use super::*;
     use crate::adam::tensor_op_step;
@@ -140,9 +140,21 @@ mod tests {
     /// NdArray's, over the first update and a later one, with and without weight decay.
     #[test]
     fn the_adam_kernel_equals_burns_update() {
-        if !adapter_or_skip("the_adam_kernel_equals_burns_update") {
-            return;
+        if adapter_or_skip("the_adam_kernel_equals_burns_update") {
+            kernel_matches::<WgpuRuntime, u32>(&WgpuDevice::default());
         }
+    }
+
+    #[cfg(feature = "cuda")]
+    #[test]
+    fn the_adam_kernel_on_cuda_equals_burns_update() {
+        if std::env::var_os("LSTM_REQUIRE_CUDA").is_some() {
+            kernel_matches::<cubecl::cuda::CudaRuntime, u8>(&Default::default());
+        }
+    }
+
+    fn kernel_matches<R: CubeRuntime, BT: BoolElement>(device: &R::Device) {
+        type G<R, BT> = CubeBackend<R, f32, i32, BT>;
         let _rng = crate::backend_rng();
         <NdArray as Backend>::seed(&Default::default(), 8);
         let random = || {
@@ -153,7 +165,7 @@ mod tests {
             )
         };
         let gpu = |tensor: &Tensor<NdArray, 2>| {
-            Tensor::<Wgpu, 2>::from_data(tensor.to_data(), &WgpuDevice::default())
+            Tensor::<G<R, BT>, 2>::from_data(tensor.to_data(), device)
         };
         let (parameter, grad, first) = (random(), random(), random());
         let second = random().abs();
@@ -169,7 +181,8 @@ mod tests {
                 };
                 let cpu_moments = (time > 1).then(|| [first.clone(), second.clone()]);
                 let gpu_moments = (time > 1).then(|| [gpu(&first), gpu(&second)]);
-                let ours = Wgpu::adam_step(gpu(&parameter), gpu(&grad), gpu_moments.clone(), step);
+                let ours =
+                    G::<R, BT>::adam_step(gpu(&parameter), gpu(&grad), gpu_moments.clone(), step);
                 let burn = tensor_op_step(gpu(&parameter), gpu(&grad), gpu_moments, step);
                 let cpu = NdArray::adam_step(parameter.clone(), grad.clone(), cpu_moments, step);
                 let names = ["parameter", "first moment", "second moment"];

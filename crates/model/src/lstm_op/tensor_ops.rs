@@ -156,22 +156,29 @@ pub fn backward<B: Backend>(
         gate_grads.push(dz);
     }
     gate_grads.reverse();
-    kernel_gradients(&trace, Tensor::cat(gate_grads, 0), batch, want_sequences)
+    kernel_gradients(
+        &trace,
+        Tensor::cat(gate_grads, 0),
+        batch,
+        want_sequences,
+        Tensor::matmul,
+    )
 }
 
 /// The gradients of the kernels (and of the sequences when `want_sequences`) from `dz`, the
 /// gates' pre-activation gradients at every step (`[steps·batch, 4·hidden]`, step-major like
 /// the trace): `xᵀ·dz`, `h(s-1)ᵀ·dz(s)` over the steps after the first, the column sums, and
-/// `dz·W_xᵀ`.
+/// `dz·W_xᵀ`, each product by `matmul`.
 pub(super) fn kernel_gradients<B: Backend>(
     trace: &LstmTrace<B>,
     dz: Tensor<B, 2>,
     batch: usize,
     want_sequences: bool,
+    matmul: impl Fn(Tensor<B, 2>, Tensor<B, 2>) -> Tensor<B, 2>,
 ) -> LstmGradients<B> {
     let [rows, four_hidden] = dz.dims();
     let (steps, hidden) = (rows / batch, four_hidden / 4);
-    let input_kernel = trace.inputs.clone().transpose().matmul(dz.clone());
+    let input_kernel = matmul(trace.inputs.clone().transpose(), dz.clone());
     let recurrent_kernel = if steps > 1 {
         // Step s's recurrent input is h(s-1); step 0's is zero and adds nothing.
         let previous = trace
@@ -179,14 +186,14 @@ pub(super) fn kernel_gradients<B: Backend>(
             .clone()
             .slice([0..(steps - 1) * batch, 0..hidden]);
         let later = dz.clone().slice([batch..steps * batch, 0..4 * hidden]);
-        previous.transpose().matmul(later)
+        matmul(previous.transpose(), later)
     } else {
         trace.kernels.recurrent.zeros_like()
     };
     let bias = dz.clone().sum_dim(0).reshape([4 * hidden]);
     let sequences = want_sequences.then(|| {
         batch_major(
-            dz.matmul(trace.kernels.input.clone().transpose()),
+            matmul(dz, trace.kernels.input.clone().transpose()),
             batch,
             trace.reverse,
         )

@@ -9,7 +9,9 @@
 //! sequence: the input projection for all steps as one product, the reorderings to and from
 //! step-major rows, and the weight gradients (three products and a sum).
 
+mod columns;
 mod kernels;
+mod matmul;
 #[cfg(all(test, feature = "wgpu"))]
 pub(crate) mod tests;
 
@@ -23,6 +25,7 @@ use super::{
     batch_major, step_major, tensor_ops, LstmActivations, LstmBackend, LstmGradients, LstmKernels,
     LstmTrace, Nonlinearity, OutputGrad,
 };
+use matmul::exact_matmul;
 
 impl<R, F, I, BT> LstmBackend for CubeBackend<R, F, I, BT>
 where
@@ -47,6 +50,18 @@ where
         want_sequences: bool,
     ) -> LstmGradients<Self> {
         backward::<R, F, I, BT>(trace, output_grad, want_sequences)
+    }
+
+    fn lstm_join_columns<const D: usize, const N: usize>(
+        parts: [Tensor<Self, D>; N],
+    ) -> Tensor<Self, D> {
+        columns::join(parts)
+    }
+
+    fn lstm_split_columns<const D: usize, const N: usize>(
+        joined: Tensor<Self, D>,
+    ) -> [Tensor<Self, D>; N] {
+        columns::split(joined)
     }
 }
 
@@ -138,7 +153,7 @@ where
     let device = sequences.device();
     let inputs = step_major(sequences, reverse);
     let projected =
-        inputs.clone().matmul(kernels.input.clone()) + kernels.bias.clone().unsqueeze_dim(0);
+        exact_matmul(inputs.clone(), kernels.input.clone()) + kernels.bias.clone().unsqueeze_dim(0);
     let projected = contiguous(projected);
     let client = projected.client.clone();
     let empty = |rows: usize, columns: usize| {
@@ -157,7 +172,7 @@ where
     for step in 0..steps {
         let first = state.is_none();
         let recurrent = match state.take() {
-            Some(previous) => contiguous(previous.matmul(kernels.recurrent.clone())),
+            Some(previous) => contiguous(exact_matmul(previous, kernels.recurrent.clone())),
             // Unread at the first step (from the zero state); any tensor fills the slot.
             None => projected.clone(),
         };
@@ -276,9 +291,15 @@ where
         );
         if step > 0 {
             let dz_step: Tensor<CubeBackend<R, F, I, BT>, 2> = from_primitive(dz_step);
-            let hidden_carry = contiguous(dz_step.matmul(recurrent_t.clone()));
+            let hidden_carry = contiguous(exact_matmul(dz_step, recurrent_t.clone()));
             carries = Some((hidden_carry, next_cell_carry));
         }
     }
-    tensor_ops::kernel_gradients(&trace, from_primitive(dz), batch, want_sequences)
+    tensor_ops::kernel_gradients(
+        &trace,
+        from_primitive(dz),
+        batch,
+        want_sequences,
+        exact_matmul,
+    )
 }
