@@ -549,10 +549,56 @@ fn interrupted_training_keeps_a_complete_run() {
 }
 
 #[test]
+fn bench_measures_the_workloads_asked_for_after_a_warm_up() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let stdout = app_ok(
+        &[
+            "bench",
+            "--quick",
+            "--workloads",
+            "W1,W2",
+            "--warmup-epochs",
+            "1",
+        ],
+        work.path(),
+    );
+    let device = stdout.lines().next().expect("a device line");
+    assert!(device.contains("warm-up, not timed"), "{device}");
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.starts_with('W'))
+        .collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    assert!(
+        rows[0].starts_with("W1 ") && rows[1].starts_with("W2 "),
+        "{stdout}"
+    );
+    for row in rows {
+        let numbers: Vec<f64> = row
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        assert!(
+            numbers.len() == 6 && numbers.iter().all(|v| *v > 0.0),
+            "{row}"
+        );
+    }
+    let output = app(&["bench", "--quick", "--workloads", "W9"], work.path());
+    assert_clean_error(&output, "no workload W9");
+}
+
+#[test]
 fn bench_quick_prints_a_row_per_workload() {
     let work = tempfile::tempdir().expect("temporary directory");
     let stdout = app_ok(&["bench", "--quick"], work.path());
-    let header = stdout.lines().next().expect("a header");
+    // The device first: the CPU's model on ndarray, and that every epoch is timed.
+    let device = stdout.lines().next().expect("a device line");
+    assert!(
+        device.starts_with("ndarray on ") && device.ends_with("every epoch timed"),
+        "{device}"
+    );
+    let header = stdout.lines().nth(1).expect("a header");
     assert!(
         header.contains("train seq/s") && header.contains("peak MiB"),
         "{stdout}"
@@ -674,9 +720,33 @@ fn plot_without_a_run_says_where_it_looked_and_what_to_do() {
 #[test]
 fn unknown_backend_is_refused_by_clap() {
     let work = tempfile::tempdir().expect("temporary directory");
-    let output = app(&["train", "--backend", "cuda"], work.path());
+    let output = app(&["train", "--backend", "tpu"], work.path());
     assert_eq!(output.status.code(), Some(2));
-    assert_clean_error(&output, "invalid value 'cuda' for '--backend <BACKEND>'");
+    assert_clean_error(&output, "invalid value 'tpu' for '--backend <BACKEND>'");
+}
+
+/// Without the `cuda` feature, `--backend cuda` says how to build it; with it, on a machine
+/// without the NVIDIA driver (CI's), it says what is missing. Either way one line, no panic.
+#[test]
+fn cuda_without_its_feature_or_its_driver_is_one_line() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    for command in [
+        &["train", "--backend", "cuda", "--epochs", "1"][..],
+        &["bench", "--backend", "cuda", "--quick", "--workloads", "W1"][..],
+    ] {
+        let output = app(command, work.path());
+        let stderr = text(&output.stderr);
+        if cfg!(feature = "cuda") && output.status.success() {
+            eprintln!("{command:?} ran: this machine has CUDA");
+            continue;
+        }
+        assert_eq!(output.status.code(), Some(1), "{command:?}: {stderr}");
+        match cfg!(feature = "cuda") {
+            false => assert_clean_error(&output, "cargo build --release -p app --features cuda"),
+            true => assert_clean_error(&output, "--backend cuda cannot start: "),
+        }
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    }
 }
 
 #[test]

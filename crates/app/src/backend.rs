@@ -23,6 +23,10 @@ pub enum BackendKind {
     /// GPU through wgpu (Vulkan, Metal or DirectX); on a machine without a GPU, Mesa's software
     /// Vulkan driver (lavapipe) runs it on the CPU.
     Wgpu,
+    /// NVIDIA GPU through CUDA, in a build with the `cuda` cargo feature. Building needs no CUDA
+    /// toolkit; running needs the NVIDIA driver and NVRTC (CUDA's run-time compiler), both loaded
+    /// when the backend starts.
+    Cuda,
 }
 
 impl fmt::Display for BackendKind {
@@ -30,6 +34,7 @@ impl fmt::Display for BackendKind {
         f.write_str(match self {
             Self::Ndarray => "ndarray",
             Self::Wgpu => "wgpu",
+            Self::Cuda => "cuda",
         })
     }
 }
@@ -54,6 +59,7 @@ pub fn run_on<J: BackendJob>(kind: BackendKind, job: J) -> Result<J::Output> {
     match kind {
         BackendKind::Ndarray => job.run::<Autodiff<NdArray>>(NdArrayDevice::Cpu),
         BackendKind::Wgpu => run_on_wgpu(job),
+        BackendKind::Cuda => run_on_cuda(job),
     }
 }
 
@@ -74,12 +80,53 @@ fn run_on_wgpu<J: BackendJob>(_job: J) -> Result<J::Output> {
     })
 }
 
+#[cfg(feature = "cuda")]
+fn run_on_cuda<J: BackendJob>(job: J) -> Result<J::Output> {
+    use burn_cuda::{Cuda, CudaDevice};
+    cuda::ensure_device()?;
+    job.run::<Autodiff<Cuda>>(CudaDevice::default())
+}
+
+#[cfg(not(feature = "cuda"))]
+fn run_on_cuda<J: BackendJob>(_job: J) -> Result<J::Output> {
+    Err(crate::Error::BackendNotBuilt {
+        backend: BackendKind::Cuda,
+    })
+}
+
+/// The name of the device backend `kind` runs on: the CPU's model, wgpu's adapter, or the first
+/// CUDA device.
+pub fn device_name(kind: BackendKind) -> Result<String> {
+    match kind {
+        BackendKind::Ndarray => Ok(cpu_name()),
+        #[cfg(feature = "wgpu")]
+        BackendKind::Wgpu => Ok(gpu::ensure_adapter()?.name),
+        #[cfg(feature = "cuda")]
+        BackendKind::Cuda => cuda::ensure_device(),
+        #[allow(unreachable_patterns)]
+        backend => Err(crate::Error::BackendNotBuilt { backend }),
+    }
+}
+
+/// The CPU's model name from `/proc/cpuinfo` (Linux), or the architecture elsewhere.
+fn cpu_name() -> String {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split_once(':'))
+                .map(|(_, name)| name.trim().to_string())
+        });
+    model.unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
 /// Checks that the buffers of `config` fit the adapter of backend `kind`: the largest one
 /// (the gates of every step of a batch, or a recurrent kernel; see
 /// [`MemoryEstimate::largest_buffer`](crate::memory::MemoryEstimate::largest_buffer)) against
 /// wgpu's `max_storage_buffer_binding_size` and `max_buffer_size`, which Burn would otherwise
-/// meet with a panic. Nothing to check on ndarray. wgpu does not report a device's total memory,
-/// so that is not checked.
+/// meet with a panic; on CUDA, that the driver and NVRTC load. Nothing to check on ndarray.
+/// wgpu does not report a device's total memory, so that is not checked.
 pub fn check_device_limits(kind: BackendKind, config: &RunConfig) -> Result<()> {
     match kind {
         BackendKind::Ndarray => Ok(()),
@@ -88,6 +135,13 @@ pub fn check_device_limits(kind: BackendKind, config: &RunConfig) -> Result<()> 
         #[cfg(not(feature = "wgpu"))]
         BackendKind::Wgpu => Err(crate::Error::BackendNotBuilt {
             backend: BackendKind::Wgpu,
+        }),
+        // CUDA has no per-buffer binding limit like wgpu's, but the driver and NVRTC must load.
+        #[cfg(feature = "cuda")]
+        BackendKind::Cuda => cuda::ensure_device().map(|_| ()),
+        #[cfg(not(feature = "cuda"))]
+        BackendKind::Cuda => Err(crate::Error::BackendNotBuilt {
+            backend: BackendKind::Cuda,
         }),
     }
 }
@@ -115,7 +169,7 @@ mod gpu {
     /// The adapter's name and the limits that bound one buffer: Burn's wgpu device asks for the
     /// adapter's own limits, so these are the device's.
     pub struct Adapter {
-        name: String,
+        pub name: String,
         max_storage_buffer_binding_size: u64,
         max_buffer_size: u64,
     }
@@ -180,5 +234,56 @@ mod gpu {
                 api: format!("{backend:?}"),
             }),
         }
+    }
+}
+
+#[cfg(feature = "cuda")]
+mod cuda {
+    use std::panic::UnwindSafe;
+
+    use crate::error::{Error, Result};
+
+    /// Loads the NVIDIA driver and NVRTC as Burn's CUDA backend will when it starts, compiles an
+    /// empty kernel, and returns the first device's name. cudarc panics when a library does not
+    /// load, and Burn unwraps the driver's errors in its device thread; asked here first, either
+    /// becomes an error naming what is missing.
+    pub fn ensure_device() -> Result<String> {
+        let missing = |reason: String| Err(Error::NoCudaDevice { reason });
+        let name = match quietly(first_device_name) {
+            Err(_) => {
+                return missing("the NVIDIA driver (libcuda.so) could not be loaded".to_string())
+            }
+            Ok(Err(error)) => return missing(format!("the NVIDIA driver failed: {error}")),
+            Ok(Ok(None)) => return missing("the NVIDIA driver sees no CUDA device".to_string()),
+            Ok(Ok(Some(name))) => name,
+        };
+        match quietly(|| cudarc::nvrtc::compile_ptx("extern \"C\" __global__ void probe() {}")) {
+            Err(_) => missing(
+                "NVRTC, CUDA's run-time compiler (libnvrtc.so), could not be loaded; it comes \
+                 with the CUDA toolkit (or pip's nvidia-cuda-nvrtc, on LD_LIBRARY_PATH)"
+                    .to_string(),
+            ),
+            Ok(Err(error)) => missing(format!("NVRTC could not compile a kernel: {error:?}")),
+            Ok(Ok(_)) => Ok(name),
+        }
+    }
+
+    fn first_device_name() -> std::result::Result<Option<String>, cudarc::driver::DriverError> {
+        use cudarc::driver::result::{device, init};
+        init()?;
+        if device::get_count()? == 0 {
+            return Ok(None);
+        }
+        device::get_name(device::get(0)?).map(Some)
+    }
+
+    /// Runs `probe`, catching a panic without printing it (the default hook would print the
+    /// library's message and a backtrace hint before our error).
+    fn quietly<T>(probe: impl FnOnce() -> T + UnwindSafe) -> std::thread::Result<T> {
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let result = std::panic::catch_unwind(probe);
+        std::panic::set_hook(hook);
+        result
     }
 }

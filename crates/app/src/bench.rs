@@ -1,6 +1,7 @@
 //! Training and inference speed of the fixed benchmark workloads W1–W3 (the command line's
 //! `bench` runs each in its own process, so that peak memory is its own).
 
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use burn::data::dataset::Dataset;
@@ -10,12 +11,13 @@ use model::{CellActivation, CellKind, RecurrentRegressorConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::artifacts::ArtifactDir;
+use crate::artifacts::EpochRecord;
 use crate::backend::BackendJob;
 use crate::config::{DataSource, RunConfig, TrainingConfig};
 use crate::error::{Error, Result};
 use crate::evaluate::evaluate;
 use crate::memory::{MemoryEstimate, MemoryUse};
-use crate::observer::{Silent, StopHandle};
+use crate::observer::{Silent, StopHandle, TrainingObserver};
 use crate::train::{fit, FitData, FitStorage};
 
 /// A benchmark workload: synthetic data of a given shape and the model trained on it.
@@ -164,7 +166,8 @@ impl Workload {
 pub struct Measurement {
     /// The workload's name.
     pub workload: String,
-    /// Training sequences per second (epochs × samples / fit time).
+    /// Training sequences per second (timed epochs × samples / their time, the time from the
+    /// end of the warm-up to the end of the fit).
     pub train_sequences_per_second: f64,
     /// Seconds per epoch.
     pub seconds_per_epoch: f64,
@@ -177,16 +180,56 @@ pub struct Measurement {
     /// The peak expected: the process's resident memory before the workload (Linux; 0
     /// elsewhere) plus the run's [`MemoryEstimate`], in MiB.
     pub estimated_peak_mib: f64,
+    /// Epochs trained before the timed ones and left out of the figures.
+    #[serde(default)]
+    pub warmup_epochs: usize,
 }
 
 /// Measures one workload on the backend it runs on (see [`run_on`](crate::backend::run_on)).
-pub struct BenchJob(pub Workload);
+#[derive(Clone, Copy, Debug)]
+pub struct BenchJob {
+    /// What is trained and timed.
+    pub workload: Workload,
+    /// Epochs trained first and left out of the timing, and an inference pass before the timed
+    /// one: where the first epoch compiles kernels and autotunes products (wgpu, CUDA), the
+    /// steady state is what a longer run sees. 0 times everything from the start.
+    pub warmup_epochs: usize,
+}
+
+impl BenchJob {
+    /// `workload`, timed from the start.
+    pub fn new(workload: Workload) -> Self {
+        Self {
+            workload,
+            warmup_epochs: 0,
+        }
+    }
+
+    /// Leaves the first `warmup_epochs` epochs (and a first inference pass, when above 0) out
+    /// of the timing.
+    pub fn with_warmup_epochs(mut self, warmup_epochs: usize) -> Self {
+        self.warmup_epochs = warmup_epochs;
+        self
+    }
+}
+
+/// When each epoch ended, for timing the epochs after the warm-up.
+#[derive(Clone, Default)]
+struct EpochClock(Arc<Mutex<Vec<Instant>>>);
+
+impl TrainingObserver for EpochClock {
+    fn epoch_completed(&mut self, _record: &EpochRecord, _epochs: usize) {
+        if let Ok(mut ends) = self.0.lock() {
+            ends.push(Instant::now());
+        }
+    }
+}
 
 impl BackendJob for BenchJob {
     type Output = Measurement;
 
     fn run<B: TrainingBackend>(self, device: B::Device) -> Result<Measurement> {
-        let w = self.0;
+        let (w, warmup) = (self.workload, self.warmup_epochs);
         let synthetic = SyntheticConfig::new()
             .with_samples(w.samples)
             .with_steps(w.steps)
@@ -202,7 +245,7 @@ impl BackendJob for BenchJob {
             .with_layers(w.layers)
             .with_bidirectional(w.bidirectional);
         let training = TrainingConfig::new()
-            .with_epochs(w.epochs)
+            .with_epochs(warmup + w.epochs)
             .with_batch_size(w.batch_size);
         let config = RunConfig::new(model, DataSource::Synthetic(synthetic), training);
         let estimate = MemoryEstimate::new(&config, MemoryUse::Training, 0).total();
@@ -211,6 +254,11 @@ impl BackendJob for BenchJob {
         let scratch = std::env::temp_dir().join(format!("app-bench-{}", std::process::id()));
         let artifacts = ArtifactDir::create(&scratch)?;
 
+        let clock = EpochClock::default();
+        let observer: Box<dyn TrainingObserver> = match warmup {
+            0 => Box::new(Silent),
+            _ => Box::new(clock.clone()),
+        };
         let started = Instant::now();
         let (model, outcome) = fit::<B>(
             &config,
@@ -225,12 +273,23 @@ impl BackendJob for BenchJob {
             },
             &device,
             StopHandle::new(),
-            Box::new(Silent),
+            observer,
         );
-        let fit_seconds = started.elapsed().as_secs_f64();
+        let warm_from = match warmup {
+            0 => Some(started),
+            _ => clock
+                .0
+                .lock()
+                .ok()
+                .and_then(|ends| ends.get(warmup - 1).copied()),
+        };
+        let fit_seconds = warm_from.map_or(f64::NAN, |from| from.elapsed().as_secs_f64());
         let _ = std::fs::remove_dir_all(&scratch);
         if let Some(error) = outcome.error {
             return Err(Error::TrainingFiles(error));
+        }
+        if warmup > 0 {
+            evaluate(&model, &dataset, w.batch_size, &device);
         }
         let started = Instant::now();
         evaluate(&model, &dataset, w.batch_size, &device);
@@ -245,6 +304,7 @@ impl BackendJob for BenchJob {
             train_gflops: 3.0 * w.forward_flops_per_sequence() * trained / fit_seconds / 1e9,
             peak_rss_mib: peak_rss_mib(),
             estimated_peak_mib,
+            warmup_epochs: warmup,
         })
     }
 }

@@ -390,6 +390,13 @@ pub enum Error {
         /// The graphics API asked for (`Vulkan`).
         api: String,
     },
+    /// `--backend cuda` on a machine where CUDA does not start: no NVIDIA driver, no device, or
+    /// no NVRTC.
+    #[error("cuda cannot start: {reason}")]
+    NoCudaDevice {
+        /// What is missing or failed.
+        reason: String,
+    },
     /// A backend that was left out of this build.
     #[error("this build has no {backend} backend (built without its cargo feature)")]
     BackendNotBuilt {

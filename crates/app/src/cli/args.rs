@@ -399,6 +399,15 @@ pub struct BenchArgs {
     /// Small sizes, for a smoke run (the figures mean nothing).
     #[arg(long)]
     pub quick: bool,
+    /// The workloads to measure, comma-separated (default all: W1, W2, W3, W2-GRU, W2-BiLSTM,
+    /// W2-BiGRU, W3-GRU).
+    #[arg(long, value_delimiter = ',')]
+    pub workloads: Vec<String>,
+    /// Epochs trained before the timed ones, and an inference pass before the timed one, left
+    /// out of the figures: kernel compilation and autotuning happen there. Default 1 on wgpu and
+    /// cuda, 0 on ndarray (whose first epoch is like the others).
+    #[arg(long)]
+    pub warmup_epochs: Option<usize>,
     /// Measure only this workload, in this process (how the table's rows are made).
     #[arg(long, hide = true)]
     pub only: Option<String>,

@@ -146,10 +146,19 @@ pub fn render(error: &Error) -> String {
              Vulkan driver to run on the CPU (Debian/Ubuntu: apt-get install \
              mesa-vulkan-drivers), or use --backend ndarray"
         ),
+        Error::BackendNotBuilt {
+            backend: app::BackendKind::Cuda,
+        } => "this build of app has no cuda backend: build it with `cargo build --release -p app \
+              --features cuda` (no CUDA toolkit needed to build; the NVIDIA driver to run), or \
+              use --backend wgpu or ndarray"
+            .to_string(),
         Error::BackendNotBuilt { backend } => format!(
             "this build of app has no {backend} backend (built with --no-default-features); \
              rebuild with the default features or use --backend ndarray"
         ),
+        Error::NoCudaDevice { reason } => {
+            format!("--backend cuda cannot start: {reason}; or use --backend wgpu or ndarray")
+        }
         Error::OutOfMemory(shortfall) => out_of_memory(shortfall),
         Error::BufferTooLarge { fits, .. } => {
             let text = error.to_string();
