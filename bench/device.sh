@@ -85,12 +85,13 @@ HAVE_CUDA=0
 grep -q "NVIDIA-SMI" "$OUT/nvidia-smi.txt" && HAVE_CUDA=1
 command -v vulkaninfo > /dev/null && run vulkaninfo 15 vulkaninfo --summary
 
-# The gate: LSTM and Adam kernels and the unit product against the tensor-op version and
-# NdArray, on wgpu (Vulkan on this GPU) and, where the driver answers, on CUDA.
+# The gate: the LSTM kernels, the gate join and split, the unit product and Adam against the
+# tensor-op version and NdArray, on wgpu (Vulkan on this GPU) and, where the driver answers, on
+# CUDA.
 if [ $HAVE_CUDA = 1 ]; then
-  LSTM_REQUIRE_CUDA=1 run gate 90 "$GATE" cubecl_kernels unit_matmul adam_kernel
+  LSTM_REQUIRE_CUDA=1 run gate 90 "$GATE" lstm_op::cube:: adam_kernel
 else
-  run gate 90 "$GATE" cubecl_kernels unit_matmul adam_kernel
+  run gate 90 "$GATE" lstm_op::cube:: adam_kernel
 fi
 
 list=$(echo $WORKLOADS | tr ' ' ',')
