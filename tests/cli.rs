@@ -548,6 +548,14 @@ fn interrupted_training_keeps_a_complete_run() {
     assert_eq!(numbers, expected);
 }
 
+/// The figures of one row of `bench`'s table, after the workload's name.
+fn bench_row_numbers(row: &str) -> Vec<f64> {
+    row.split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect()
+}
+
 #[test]
 fn bench_measures_the_workloads_asked_for_after_a_warm_up() {
     let work = tempfile::tempdir().expect("temporary directory");
@@ -574,11 +582,7 @@ fn bench_measures_the_workloads_asked_for_after_a_warm_up() {
         "{stdout}"
     );
     for row in rows {
-        let numbers: Vec<f64> = row
-            .split_whitespace()
-            .skip(1)
-            .filter_map(|v| v.parse().ok())
-            .collect();
+        let numbers = bench_row_numbers(row);
         assert!(
             numbers.len() == 6 && numbers.iter().all(|v| *v > 0.0),
             "{row}"
@@ -608,11 +612,7 @@ fn bench_quick_prints_a_row_per_workload() {
             .lines()
             .find(|line| line.starts_with(workload))
             .unwrap_or_else(|| panic!("no {workload} row: {stdout}"));
-        let numbers: Vec<f64> = row
-            .split_whitespace()
-            .skip(1)
-            .filter_map(|v| v.parse().ok())
-            .collect();
+        let numbers = bench_row_numbers(row);
         assert!(
             numbers.len() >= 4 && numbers.iter().all(|v| *v > 0.0),
             "{row}"

@@ -246,24 +246,32 @@ mod cuda {
     /// Loads the NVIDIA driver and NVRTC as Burn's CUDA backend will when it starts, compiles an
     /// empty kernel, and returns the first device's name. cudarc panics when a library does not
     /// load, and Burn unwraps the driver's errors in its device thread; asked here first, either
-    /// becomes an error naming what is missing.
+    /// becomes an error naming what is missing. Probed once per process (a command checks
+    /// before it prints, then runs): later calls return the first answer.
     pub fn ensure_device() -> Result<String> {
-        let missing = |reason: String| Err(Error::NoCudaDevice { reason });
+        static PROBE: std::sync::OnceLock<std::result::Result<String, String>> =
+            std::sync::OnceLock::new();
+        PROBE
+            .get_or_init(probe)
+            .clone()
+            .map_err(|reason| Error::NoCudaDevice { reason })
+    }
+
+    /// The device's name, or what is missing.
+    fn probe() -> std::result::Result<String, String> {
         let name = match quietly(first_device_name) {
-            Err(_) => {
-                return missing("the NVIDIA driver (libcuda.so) could not be loaded".to_string())
-            }
-            Ok(Err(error)) => return missing(format!("the NVIDIA driver failed: {error}")),
-            Ok(Ok(None)) => return missing("the NVIDIA driver sees no CUDA device".to_string()),
+            Err(_) => return Err("the NVIDIA driver (libcuda.so) could not be loaded".to_string()),
+            Ok(Err(error)) => return Err(format!("the NVIDIA driver failed: {error}")),
+            Ok(Ok(None)) => return Err("the NVIDIA driver sees no CUDA device".to_string()),
             Ok(Ok(Some(name))) => name,
         };
         match quietly(|| cudarc::nvrtc::compile_ptx("extern \"C\" __global__ void probe() {}")) {
-            Err(_) => missing(
+            Err(_) => Err(
                 "NVRTC, CUDA's run-time compiler (libnvrtc.so), could not be loaded; it comes \
                  with the CUDA toolkit (or pip's nvidia-cuda-nvrtc, on LD_LIBRARY_PATH)"
                     .to_string(),
             ),
-            Ok(Err(error)) => missing(format!("NVRTC could not compile a kernel: {error:?}")),
+            Ok(Err(error)) => Err(format!("NVRTC could not compile a kernel: {error:?}")),
             Ok(Ok(_)) => Ok(name),
         }
     }
