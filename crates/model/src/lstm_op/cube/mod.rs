@@ -25,7 +25,7 @@ use super::{
     batch_major, step_major, tensor_ops, LstmActivations, LstmBackend, LstmGradients, LstmKernels,
     LstmTrace, Nonlinearity, OutputGrad,
 };
-use matmul::exact_matmul;
+use matmul::lstm_matmul;
 
 impl<R, F, I, BT> LstmBackend for CubeBackend<R, F, I, BT>
 where
@@ -153,7 +153,7 @@ where
     let device = sequences.device();
     let inputs = step_major(sequences, reverse);
     let projected =
-        exact_matmul(inputs.clone(), kernels.input.clone()) + kernels.bias.clone().unsqueeze_dim(0);
+        lstm_matmul(inputs.clone(), kernels.input.clone()) + kernels.bias.clone().unsqueeze_dim(0);
     let projected = contiguous(projected);
     let client = projected.client.clone();
     let empty = |rows: usize, columns: usize| {
@@ -172,7 +172,7 @@ where
     for step in 0..steps {
         let first = state.is_none();
         let recurrent = match state.take() {
-            Some(previous) => contiguous(exact_matmul(previous, kernels.recurrent.clone())),
+            Some(previous) => contiguous(lstm_matmul(previous, kernels.recurrent.clone())),
             // Unread at the first step (from the zero state); any tensor fills the slot.
             None => projected.clone(),
         };
@@ -291,7 +291,7 @@ where
         );
         if step > 0 {
             let dz_step: Tensor<CubeBackend<R, F, I, BT>, 2> = from_primitive(dz_step);
-            let hidden_carry = contiguous(exact_matmul(dz_step, recurrent_t.clone()));
+            let hidden_carry = contiguous(lstm_matmul(dz_step, recurrent_t.clone()));
             carries = Some((hidden_carry, next_cell_carry));
         }
     }
@@ -300,6 +300,6 @@ where
         from_primitive(dz),
         batch,
         want_sequences,
-        exact_matmul,
+        lstm_matmul,
     )
 }
