@@ -4,15 +4,12 @@
 use pulp::{Simd, WithSimd};
 use std::ops::Range;
 
-use super::layout::batch_major_view;
 use super::outer_sums::{outer_product_sums, ColumnBlock, PANEL};
-use super::packed::PackedMatrix;
-use super::threads::{
-    batch_parts, gemm_on_threads, on_threads, rows_of_every_step, threads_for, view, widest_simd,
-};
+use super::packed::{sequence_gradient_batch_major, PackedMatrix};
+use super::threads::{batch_parts, on_threads, rows_of_every_step, threads_for, widest_simd};
 use super::{spare, Cpu};
 use crate::lstm_op::{LstmActivations, LstmGradients, LstmTrace, OutputGrad};
-use crate::ndarray_buffers::{array, owned, shared, slice, tensor};
+use crate::ndarray_buffers::{owned, shared, slice, tensor};
 
 /// One thread's share of [`backward_rows`], as [`ForwardJob`](super::forward::ForwardJob) is of the forward.
 struct BackwardJob<'a, 'b> {
@@ -229,14 +226,10 @@ pub(super) fn backward_on_threads(
     }
     let sequences = want_sequences.then(|| {
         let input_kernel = shared(trace.kernels.input);
-        let mut grad = vec![0.0; rows * input];
-        gemm_on_threads(
-            view(&dz, rows, width),
-            view(slice(&input_kernel), input, width).reversed_axes(),
-            &mut grad,
-            threads,
-        );
-        batch_major_view(&array(grad, [rows, input]), batch, trace.reverse)
+        let input_kernel_t = PackedMatrix::pack_transposed(slice(&input_kernel), width, input);
+        let grad =
+            sequence_gradient_batch_major(&input_kernel_t, &dz, batch, trace.reverse, threads);
+        tensor(grad, [batch, steps, input])
     });
     spare::give_back(dz);
     spare::give_back_array(cells);

@@ -9,7 +9,7 @@ use burn::tensor::TensorPrimitive;
 use burn_ndarray::NdArrayTensor;
 
 use super::layout::{batch_major_view, step_major_rows};
-use super::packed::PackedMatrix;
+use super::packed::{sequence_gradient_batch_major, PackedMatrix};
 use pulp::{Simd, WithSimd};
 use std::ops::Range;
 
@@ -460,14 +460,10 @@ pub(super) fn backward_on_threads(
     }
     let sequences = want_sequences.then(|| {
         let input_kernel = shared(trace.kernels.input);
-        let mut grad = vec![0.0; rows * input];
-        gemm_on_threads(
-            view(&dx, rows, width),
-            view(slice(&input_kernel), input, width).reversed_axes(),
-            &mut grad,
-            threads,
-        );
-        batch_major_view(&array(grad, [rows, input]), batch, trace.reverse)
+        let input_kernel_t = PackedMatrix::pack_transposed(slice(&input_kernel), width, input);
+        let grad =
+            sequence_gradient_batch_major(&input_kernel_t, &dx, batch, trace.reverse, threads);
+        tensor(grad, [batch, steps, input])
     });
     GruGradients {
         sequences,

@@ -75,16 +75,29 @@ pub fn final_step(outputs: Tensor<Cpu, 3>, reverse: bool) -> Tensor<Cpu, 2> {
 }
 
 /// See [`LstmBackend::lstm_join_columns`](crate::lstm_op::LstmBackend::lstm_join_columns):
-/// each row of the result is the parts' rows one after the other.
+/// each row of the result is the parts' rows one after the other. The parts are read row by row
+/// where they lie: the outputs of [`forward`](super::forward) are views of step-major rows, whose
+/// rows (the last axis) are contiguous, so they are not first copied into a row-major layout
+/// value by value.
 pub fn join_columns<const D: usize, const N: usize>(parts: [Tensor<Cpu, D>; N]) -> Tensor<Cpu, D> {
     let mut shape = parts[0].dims();
     let columns = shape[D - 1];
-    let parts = parts.map(shared);
+    let parts = parts.map(|part| match part.into_primitive().tensor() {
+        NdArrayTensor::F32(storage) => storage.into_shared(),
+        other => other_dtype(other),
+    });
     let rows = parts[0].len() / columns.max(1);
     let mut joined = Vec::with_capacity(N * rows * columns);
-    for row in 0..rows {
-        for part in &parts {
-            joined.extend_from_slice(&slice(part)[row * columns..][..columns]);
+    let mut lanes = parts
+        .each_ref()
+        .map(|part| part.lanes(Axis(D - 1)).into_iter());
+    for _ in 0..rows {
+        for lane in &mut lanes {
+            let lane = lane.next().expect("every part has the same rows");
+            match lane.as_slice() {
+                Some(values) => joined.extend_from_slice(values),
+                None => joined.extend(lane.iter().copied()),
+            }
         }
     }
     shape[D - 1] = N * columns;
@@ -199,8 +212,9 @@ mod tests {
     }
 
     /// The row copies equal the tensor-operation versions every other backend runs: step-major
-    /// rows of contiguous and transposed (non-contiguous) sequences, and the final step of plain
-    /// outputs and of [`forward`]'s (a view of step-major rows), in both directions.
+    /// rows of contiguous and transposed (non-contiguous) sequences, the final step of plain
+    /// outputs and of [`forward`]'s (a view of step-major rows), in both directions, and the join
+    /// of two directions' outputs.
     #[test]
     fn step_rows_and_final_step_equal_the_tensor_operations() {
         let _rng = crate::backend_rng();
@@ -247,8 +261,24 @@ mod tests {
                 );
                 assert_eq!(
                     values(final_step(outputs.clone(), reverse)),
-                    values(crate::lstm_op::final_step(outputs, reverse)),
+                    values(crate::lstm_op::final_step(outputs.clone(), reverse)),
                     "final step of forward's outputs, {:?}",
+                    sequences.dims()
+                );
+                // A bidirectional layer's join reads both directions' outputs (views of
+                // step-major rows, the reverse one backwards in time) where they lie.
+                let (other, _) = forward(
+                    sequences.clone(),
+                    kernels(input, 6),
+                    activations,
+                    !reverse,
+                    false,
+                );
+                let both = [outputs, other];
+                assert_eq!(
+                    values(join_columns(both.clone())),
+                    values(Tensor::cat(both.to_vec(), 2)),
+                    "join of forward's outputs, {:?}",
                     sequences.dims()
                 );
             }

@@ -93,6 +93,49 @@ impl PackedMatrix {
     }
 }
 
+/// The sequences' gradient `dz·W_inᵀ` over every step, `packed` being `W_inᵀ`
+/// (`[4H, input]`), from `dz` in step-major processing order (`[steps·batch, 4H]`, reversed in
+/// time when `reverse`), written batch-major in time order: `[batch, steps, input]`, row-major.
+///
+/// matrixmultiply copied all of `dz` into its own layout first, which took longer than its
+/// arithmetic, and the step-major result then reached the layer below as a strided view, which
+/// the next operations (the sum of two directions' gradients, the split into the layer's
+/// directions) walked value by value. Here `W_inᵀ` is packed once; each thread takes a part of
+/// the batch, and per step multiplies that part's rows of `dz` (read where they lie, and in cache
+/// while every panel reads them) into a small buffer whose rows it copies to their places. Each
+/// row is summed as [`PackedMatrix::multiply_into`] sums it, whatever the split.
+pub(super) fn sequence_gradient_batch_major(
+    packed: &PackedMatrix,
+    dz: &[f32],
+    batch: usize,
+    reverse: bool,
+    threads: usize,
+) -> Vec<f32> {
+    let (depth, columns) = (packed.depth, packed.columns);
+    let steps = dz.len().checked_div(batch * depth).unwrap_or(0);
+    let mut grad = super::spare::take(batch * steps * columns);
+    let parts = super::threads::batch_parts(batch, threads);
+    let mut jobs = Vec::with_capacity(parts.len());
+    let mut rest = &mut grad[..];
+    for part in parts {
+        let (mine, after) = std::mem::take(&mut rest).split_at_mut(part.len() * steps * columns);
+        jobs.push((part, mine));
+        rest = after;
+    }
+    super::threads::on_threads(jobs, |(part, grad)| {
+        let mut rows = vec![0.0; part.len() * columns];
+        for step in 0..steps {
+            let first = step * batch + part.start;
+            packed.multiply_into(&dz[first * depth..][..part.len() * depth], &mut rows, false);
+            let time = if reverse { steps - 1 - step } else { step };
+            for (b, row) in rows.chunks_exact(columns.max(1)).enumerate() {
+                grad[(b * steps + time) * columns..][..columns].copy_from_slice(row);
+            }
+        }
+    });
+    grad
+}
+
 /// [`PackedMatrix::multiply_into`]'s arguments, run once the SIMD instruction set is known.
 struct Multiply<'a> {
     packed: &'a PackedMatrix,
