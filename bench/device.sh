@@ -34,7 +34,7 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "model" and m["profile"]["test"]:
         print(m["executable"])')
   [ -n "$gate" ] || { echo "error: no model test binary was built" >&2; exit 1; }
-  cp target/release/app "$dir/app"
+  cp "${CARGO_TARGET_DIR:-target}/release/app" "$dir/app"
   cp "$gate" "$dir/model-gate"
   strip "$dir/app" "$dir/model-gate"
   cp bench/device.sh "$dir/device.sh"
