@@ -9,18 +9,22 @@ use ndarray::{ArcArray, IxDyn};
 
 type Cpu = NdArray;
 
+/// The tensor's values in whatever layout they have (a view of transposed or reversed axes
+/// stays one), without a copy.
+pub(crate) fn as_is<const D: usize>(tensor: Tensor<Cpu, D>) -> ArcArray<f32, IxDyn> {
+    match tensor.into_primitive().tensor() {
+        NdArrayTensor::F32(storage) => storage.into_shared(),
+        other => other_dtype(other),
+    }
+}
+
 /// Borrows the tensor's values, row-major, copying only when it is not contiguous.
 pub(crate) fn shared<const D: usize>(tensor: Tensor<Cpu, D>) -> ArcArray<f32, IxDyn> {
-    match tensor.into_primitive().tensor() {
-        NdArrayTensor::F32(storage) => {
-            let array = storage.into_shared();
-            if array.is_standard_layout() {
-                array
-            } else {
-                array.as_standard_layout().into_owned().into_shared()
-            }
-        }
-        other => other_dtype(other),
+    let array = as_is(tensor);
+    if array.is_standard_layout() {
+        array
+    } else {
+        array.as_standard_layout().into_owned().into_shared()
     }
 }
 

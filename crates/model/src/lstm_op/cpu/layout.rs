@@ -8,7 +8,7 @@ use burn_ndarray::NdArrayTensor;
 use ndarray::{ArcArray, Axis, IxDyn};
 
 use super::{spare, Cpu};
-use crate::ndarray_buffers::{other_dtype, shared, slice, tensor};
+use crate::ndarray_buffers::{as_is, shared, slice, tensor};
 
 /// Step-major rows (`[steps·batch, width]`, processing order) as `[batch, steps, width]` in the
 /// input's time order, sharing `rows`' buffer: [`batch_major`](crate::lstm_op::batch_major) does this in tensor
@@ -62,10 +62,7 @@ pub(super) fn step_major_rows(sequences: Tensor<Cpu, 3>, reverse: bool) -> Tenso
 pub fn final_step(outputs: Tensor<Cpu, 3>, reverse: bool) -> Tensor<Cpu, 2> {
     let [_, steps, _] = outputs.dims();
     let time = if reverse { 0 } else { steps - 1 };
-    let array = match outputs.into_primitive().tensor() {
-        NdArrayTensor::F32(storage) => storage.into_shared(),
-        other => other_dtype(other),
-    };
+    let array = as_is(outputs);
     // `to_owned` copies a contiguous view in one piece, any other element by element.
     let state = array.index_axis(Axis(1), time).to_owned().into_shared();
     // Without a trace (inference) nothing else holds the hidden states: the next batch's
@@ -82,10 +79,7 @@ pub fn final_step(outputs: Tensor<Cpu, 3>, reverse: bool) -> Tensor<Cpu, 2> {
 pub fn join_columns<const D: usize, const N: usize>(parts: [Tensor<Cpu, D>; N]) -> Tensor<Cpu, D> {
     let mut shape = parts[0].dims();
     let columns = shape[D - 1];
-    let parts = parts.map(|part| match part.into_primitive().tensor() {
-        NdArrayTensor::F32(storage) => storage.into_shared(),
-        other => other_dtype(other),
-    });
+    let parts = parts.map(as_is);
     let rows = parts[0].len() / columns.max(1);
     let mut joined = Vec::with_capacity(N * rows * columns);
     let mut lanes = parts
