@@ -27,7 +27,7 @@ stage() {
   echo "building app (--features cuda) and the model's gate tests, release" >&2
   cargo build --release -p app --features cuda
   local gate
-  gate=$(cargo test --release -p model --features wgpu,cuda --no-run --message-format=json \
+  gate=$(cargo test --release -p model --features wgpu,cuda --no-run --message-format=json-render-diagnostics \
     | python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
